@@ -1,0 +1,50 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Dependencies point one way only:
+// sifter (CLI) -> SifterCore (pipeline) -> {Distribution, Rootfs, Squashfs, SIF, OCISpec}
+//   -> {Hashing, ArchiveIO, CurlHTTP} -> C leaves.
+// SIF and OCISpec know nothing of the network or of C libraries.
+let package = Package(
+    name: "sifter",
+    products: [
+        .executable(name: "sifter", targets: ["sifter"]),
+        .library(
+            name: "SifterKit",
+            targets: ["SifterCore", "SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO", "CurlHTTP"]
+        ),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+
+        .target(name: "Hashing", dependencies: ["COpenSSL"]),
+        .target(name: "ArchiveIO", dependencies: ["CArchive"]),
+        .target(name: "CurlHTTP", dependencies: ["CCurl"]),
+        .target(name: "SIF"),
+        .target(name: "OCISpec"),
+        .target(name: "Distribution", dependencies: ["OCISpec", "CurlHTTP", "Hashing"]),
+        .target(name: "Rootfs", dependencies: ["ArchiveIO", "OCISpec", "Hashing"]),
+        .target(name: "Squashfs"),
+        .target(name: "SifterCore", dependencies: ["SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO", "CurlHTTP"]),
+        .executableTarget(
+            name: "sifter",
+            dependencies: ["SifterCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        .testTarget(name: "SIFTests", dependencies: ["SIF"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
+        .testTarget(name: "ArchiveIOTests", dependencies: ["ArchiveIO"]),
+        .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP"]),
+        .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
+        .testTarget(name: "DistributionTests", dependencies: ["Distribution", "OCISpec", "Hashing"]),
+        .testTarget(name: "RootfsTests", dependencies: ["Rootfs", "ArchiveIO", "OCISpec"]),
+        .testTarget(name: "SquashfsTests", dependencies: ["Squashfs"]),
+        .testTarget(name: "SifterCoreTests", dependencies: ["SifterCore", "SIF"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

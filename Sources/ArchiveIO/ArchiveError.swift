@@ -1,0 +1,94 @@
+import CArchive
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Every failure the ArchiveIO module reports.
+public enum ArchiveError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// How bad a libarchive failure was, from its return code.
+    public enum Severity: String, Sendable, Equatable {
+        /// `ARCHIVE_RETRY` that persisted after retrying.
+        case retry
+        /// `ARCHIVE_FAILED`: this operation failed, the archive may still be usable.
+        case failed
+        /// `ARCHIVE_FATAL`: the archive handle is no longer usable.
+        case fatal
+        /// A status code libarchive does not document.
+        case unknown
+    }
+
+    /// A libarchive call failed. `message` is `archive_error_string`.
+    case libarchive(operation: String, severity: Severity, errno: Int32, message: String)
+    /// The handle was already finished or closed.
+    case closed(operation: String)
+    /// More data was written than the entry header declared.
+    case dataExceedsEntrySize(pathname: String, declared: Int64, attempted: Int64)
+
+    public var description: String {
+        switch self {
+        case let .libarchive(operation, severity, code, message):
+            var text = "\(operation) failed (\(severity.rawValue)): \(message)"
+            // libarchive reuses EILSEQ to mean "bad file format" and -1 for
+            // "miscellaneous"; strerror text for those would mislead.
+            if code > 0 && code != EILSEQ { text += " [errno \(code): \(String(cString: strerror(code)))]" }
+            return text
+        case let .closed(operation):
+            return "\(operation): archive already closed"
+        case let .dataExceedsEntrySize(pathname, declared, attempted):
+            return "writing \(attempted) bytes to \"\(pathname)\" exceeds its declared size \(declared)"
+        }
+    }
+}
+
+/// Retries for `ARCHIVE_RETRY`: libarchive uses it for transient conditions,
+/// so a few attempts are worthwhile, but never an unbounded loop.
+let archiveRetryLimit = 3
+
+/// The single place libarchive status codes become Swift errors.
+/// `ARCHIVE_OK`, `ARCHIVE_EOF` and `ARCHIVE_WARN` are returned to the caller
+/// (warnings are handed to `onWarning`), `ARCHIVE_RETRY` re-invokes `call`,
+/// `ARCHIVE_FAILED`/`ARCHIVE_FATAL` throw.
+@discardableResult
+func checkArchive(
+    _ archive: OpaquePointer,
+    _ operation: String,
+    onWarning: (String) -> Void = { _ in },
+    _ call: () -> Int32
+) throws -> Int32 {
+    var attempts = 0
+    while true {
+        let status = call()
+        switch status {
+        case ARCHIVE_OK, ARCHIVE_EOF:
+            return status
+        case ARCHIVE_WARN:
+            onWarning("\(operation): \(archiveMessage(archive))")
+            return status
+        case ARCHIVE_RETRY where attempts < archiveRetryLimit:
+            attempts += 1
+            continue
+        default:
+            throw archiveFailure(archive, operation, status: status)
+        }
+    }
+}
+
+/// Builds an error from the archive's last error state.
+func archiveFailure(_ archive: OpaquePointer, _ operation: String, status: Int32) -> ArchiveError {
+    let severity: ArchiveError.Severity
+    switch status {
+    case ARCHIVE_RETRY: severity = .retry
+    case ARCHIVE_FAILED: severity = .failed
+    case ARCHIVE_FATAL: severity = .fatal
+    default: severity = .unknown
+    }
+    return .libarchive(
+        operation: operation, severity: severity, errno: archive_errno(archive), message: archiveMessage(archive))
+}
+
+func archiveMessage(_ archive: OpaquePointer) -> String {
+    guard let text = archive_error_string(archive) else { return "no message from libarchive" }
+    return String(cString: text)
+}

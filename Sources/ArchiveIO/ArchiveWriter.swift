@@ -1,0 +1,128 @@
+import CArchive
+import Foundation
+
+/// Writes a POSIX pax tar (restricted pax: plain ustar headers unless a
+/// member needs extensions), so long names, large ids, sub-second times and
+/// xattrs (as `SCHILY.xattr.*` records) survive.
+///
+/// Call `finish()` to write the end-of-archive trailer and learn of errors;
+/// `deinit` only frees, and never completes an unfinished archive.
+public final class ArchiveWriter {
+    /// Optional compression applied to the whole stream.
+    public enum Compression: Sendable {
+        case none, gzip, zstd
+    }
+
+    private let handle: OpaquePointer
+    private var isFinished = false
+    private var opened = false
+    private var currentPath = ""
+    private var declaredSize: Int64 = 0
+    private var written: Int64 = 0
+
+    /// Non-fatal diagnostics libarchive reported (`ARCHIVE_WARN`), oldest first.
+    public private(set) var warnings: [String] = []
+
+    private init(compression: Compression) throws {
+        guard let handle = archive_write_new() else {
+            throw ArchiveError.libarchive(
+                operation: "archive_write_new", severity: .fatal, errno: ENOMEM, message: "out of memory")
+        }
+        self.handle = handle
+        try check("archive_write_set_format_pax_restricted") { archive_write_set_format_pax_restricted(handle) }
+        switch compression {
+        case .none: break
+        case .gzip: try check("archive_write_add_filter_gzip") { archive_write_add_filter_gzip(handle) }
+        case .zstd: try check("archive_write_add_filter_zstd") { archive_write_add_filter_zstd(handle) }
+        }
+        // No padding to the 10 KiB tar record: output size and digests then
+        // depend only on content, and the trailer is still standard.
+        try check("archive_write_set_bytes_in_last_block") { archive_write_set_bytes_in_last_block(handle, 1) }
+        pinUTF8Charset(handle)
+    }
+
+    /// Creates (or truncates) the file at `path` and writes to it.
+    public convenience init(path: String, compression: Compression = .none) throws {
+        try self.init(compression: compression)
+        try check("archive_write_open_filename(\(path))") { archive_write_open_filename(handle, path) }
+        opened = true
+    }
+
+    /// Writes to an open descriptor, which stays owned by the caller.
+    public convenience init(fileDescriptor fd: Int32, compression: Compression = .none) throws {
+        try self.init(compression: compression)
+        try check("archive_write_open_fd") { archive_write_open_fd(handle, fd) }
+        opened = true
+    }
+
+    /// Without `finish()`, the archive is failed first: otherwise
+    /// `archive_write_free` would append a trailer and make an abandoned,
+    /// partial archive look complete.
+    deinit {
+        if !isFinished { archive_write_fail(handle) }
+        archive_write_free(handle)
+    }
+
+    /// Starts a new member. A regular file's `size` must be set before this,
+    /// and exactly that many bytes must follow via `writeData`.
+    public func writeHeader(_ entry: ArchiveEntry) throws {
+        try ensureOpen("archive_write_header")
+        currentPath = entry.pathname ?? String(decoding: entry.pathnameBytes ?? [], as: UTF8.self)
+        declaredSize = entry.fileType == .regular && entry.hardlinkBytes == nil ? entry.size : 0
+        written = 0
+        try check("archive_write_header(\(currentPath))") { archive_write_header(handle, entry.handle) }
+    }
+
+    /// Appends data to the current member. Throws rather than truncating
+    /// silently (libarchive's behaviour) when the declared size is exceeded.
+    public func writeData(_ bytes: UnsafeRawBufferPointer) throws {
+        try ensureOpen("archive_write_data")
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        guard written + Int64(bytes.count) <= declaredSize else {
+            throw ArchiveError.dataExceedsEntrySize(
+                pathname: currentPath, declared: declaredSize, attempted: written + Int64(bytes.count))
+        }
+        var offset = 0
+        var attempts = 0
+        while offset < bytes.count {
+            let n = archive_write_data(handle, base + offset, bytes.count - offset)
+            if n > 0 {
+                offset += n
+                written += Int64(n)
+                continue
+            }
+            if (n == 0 || Int32(n) == ARCHIVE_RETRY) && attempts < archiveRetryLimit {
+                attempts += 1
+                continue
+            }
+            throw archiveFailure(handle, "archive_write_data(\(currentPath))", status: n == 0 ? ARCHIVE_FATAL : Int32(n))
+        }
+    }
+
+    /// Appends data to the current member.
+    public func writeData(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try writeData($0) }
+    }
+
+    /// Appends data to the current member.
+    public func writeData(_ data: Data) throws {
+        try data.withUnsafeBytes { try writeData($0) }
+    }
+
+    /// Writes the end-of-archive trailer and flushes all filters. Idempotent.
+    public func finish() throws {
+        guard !isFinished else { return }
+        isFinished = true
+        guard opened else { return }
+        try check("archive_write_close") { archive_write_close(handle) }
+    }
+
+    private func ensureOpen(_ operation: String) throws {
+        if isFinished { throw ArchiveError.closed(operation: operation) }
+    }
+
+    @discardableResult
+    private func check(_ operation: String, _ call: () -> Int32) throws -> Int32 {
+        try checkArchive(handle, operation, onWarning: { warnings.append($0) }, call)
+    }
+}

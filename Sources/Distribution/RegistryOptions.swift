@@ -1,0 +1,116 @@
+import Foundation
+
+/// How a `RegistryClient` connects, authenticates and retries.
+public struct RegistryOptions: Sendable {
+    /// Tried in order; the first with credentials for a registry wins. No source (or none
+    /// matching) means anonymous, which is how public GHCR and Hub images are pulled.
+    public var credentialSources: [CredentialSource]
+    /// Environment used for `SIFTER_*`, `DOCKER_CONFIG`, `HOME`, `PATH` (for helpers).
+    public var environment: [String: String]
+    /// Use `http://` instead of `https://` (local test registries), as `oras --plain-http`.
+    public var plainHTTP: Bool
+    /// Do not verify TLS certificates (as `oras --insecure`). Ignored with `plainHTTP`.
+    public var insecure: Bool
+    /// A PEM bundle to trust instead of the system CAs.
+    public var caFile: String?
+    /// Blobs downloaded at once by `fetchBlobs`.
+    public var parallelDownloads: Int
+    /// Attempts per request (the first try included) on connection errors, 408, 429 and 5xx.
+    public var maxAttempts: Int
+    /// First backoff delay; doubles each attempt, with ±20 % jitter, up to `maxRetryDelay`.
+    public var initialRetryDelay: Double
+    public var maxRetryDelay: Double
+    /// Longest `Retry-After` honoured; larger values are clamped so a run never hangs for hours.
+    public var maxRetryAfter: Double
+    /// Blobs up to this size go up in one PUT; larger ones in PATCH chunks of `uploadChunkSize`.
+    public var monolithicUploadLimit: Int64
+    public var uploadChunkSize: Int64
+    /// Seconds to wait for a connection.
+    public var connectTimeout: Int
+    /// A transfer slower than 1 KiB/s for this many seconds is aborted (and retried).
+    public var stallTimeout: Int
+    /// Receives one line per request and retry when set (`--verbose`). Lines carry methods,
+    /// redacted URLs, statuses and sizes; never a header value, token or password.
+    public var logger: (@Sendable (String) -> Void)?
+    /// `User-Agent` sent with every request.
+    public var userAgent: String
+
+    public init(
+        credentialSources: [CredentialSource] = [.environment(registries: nil), .dockerConfig(paths: nil)],
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        plainHTTP: Bool = false,
+        insecure: Bool = false,
+        caFile: String? = nil,
+        parallelDownloads: Int = 4,
+        maxAttempts: Int = 5,
+        logger: (@Sendable (String) -> Void)? = nil
+    ) {
+        self.credentialSources = credentialSources
+        self.environment = environment
+        self.plainHTTP = plainHTTP
+        self.insecure = insecure
+        self.caFile = caFile
+        self.parallelDownloads = parallelDownloads
+        self.maxAttempts = maxAttempts
+        self.initialRetryDelay = 0.25
+        self.maxRetryDelay = 10
+        self.maxRetryAfter = 60
+        self.monolithicUploadLimit = 64 << 20
+        self.uploadChunkSize = 32 << 20
+        self.connectTimeout = 30
+        self.stallTimeout = 60
+        self.logger = logger
+        self.userAgent = "sifter"
+    }
+
+    func validate() throws(DistributionError) {
+        guard parallelDownloads >= 1, parallelDownloads <= 64 else {
+            throw .invalidOption("parallel downloads must be between 1 and 64, not \(parallelDownloads)")
+        }
+        guard maxAttempts >= 1, maxAttempts <= 100 else {
+            throw .invalidOption("attempts must be between 1 and 100, not \(maxAttempts)")
+        }
+        guard uploadChunkSize >= 1, monolithicUploadLimit >= 0 else {
+            throw .invalidOption("upload chunk size must be positive")
+        }
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw .invalidOption("CA file \(caFile) is not readable")
+        }
+    }
+}
+
+/// A value behind a lock, for state the download threads share.
+final class Locked<Value>: @unchecked Sendable {
+    // @unchecked: every access to `value` goes through `lock`.
+    private var value: Value
+    private let lock = NSLock()
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
+
+/// Secrets the client has seen (passwords, Basic headers, tokens): every log line and every
+/// text from a server is passed through `scrub` before anyone sees it.
+final class SecretScrubber: Sendable {
+    private let secrets = Locked<Set<String>>([])
+
+    func add(_ secret: String) {
+        // Very short strings would mask innocent text and are not credentials anyway.
+        guard secret.count >= 6 else { return }
+        secrets.withLock { _ = $0.insert(secret) }
+    }
+
+    func scrub(_ text: String) -> String {
+        let known = secrets.withLock { $0 }
+        var result = text
+        for secret in known where result.contains(secret) {
+            result = result.replacingOccurrences(of: secret, with: "<redacted>")
+        }
+        return result
+    }
+}

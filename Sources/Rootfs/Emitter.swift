@@ -1,0 +1,196 @@
+import ArchiveIO
+
+/// Pass 2's writing side: turns plan items into pax members on the output. Members are built
+/// fresh (never cloned from the input), so only what the tree needs is written: numeric
+/// uid/gid without user or group names (mksquashfs would otherwise depend on the host's
+/// passwd), whole seconds, no sparse maps (holes are written as zeros), xattrs as
+/// `SCHILY.xattr.*` records.
+final class Emitter {
+    let writer: ArchiveWriter
+    let imageName: String
+    let mtimeClamp: Int64?
+    let defaultTime: Int64
+    var summary: FlattenSummary
+    /// The resolved probe path, whose first bytes are captured as they stream past.
+    var probe: [UInt8]?
+    private static let zeros = [UInt8](repeating: 0, count: 64 * 1024)
+
+    init(fileDescriptor fd: Int32, options: FlattenOptions, root: RootMetadata) throws(RootfsError) {
+        imageName = options.imageName
+        mtimeClamp = options.mtimeClamp
+        defaultTime = options.defaultTime
+        summary = FlattenSummary(root: root)
+        do {
+            writer = try ArchiveWriter(fileDescriptor: fd)
+        } catch {
+            throw .outputFailed(image: options.imageName, layer: nil, entry: nil, message: "\(error)")
+        }
+    }
+
+    private func time(_ seconds: Int64?) -> Int64 {
+        let value = seconds ?? defaultTime
+        if let clamp = mtimeClamp, value > clamp { return clamp }
+        return value
+    }
+
+    /// Runs a writer call, turning its errors into `outputFailed` for this member.
+    private func output<T>(layer: String?, path: [UInt8], _ body: () throws -> T) throws(RootfsError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw .outputFailed(image: imageName, layer: layer, entry: Paths.display(path), message: "\(error)")
+        }
+    }
+
+    func writeDirectory(path: [UInt8], metadata: DirectoryMetadata) throws(RootfsError) {
+        try output(layer: nil, path: path) {
+            let entry = try ArchiveEntry()
+            entry.pathnameBytes = path
+            entry.fileType = .directory
+            entry.permissions = metadata.mode
+            entry.uid = metadata.uid
+            entry.gid = metadata.gid
+            entry.mtime = ArchiveTimestamp(seconds: metadata.mtime)
+            entry.xattrs = metadata.xattrs
+            try writer.writeHeader(entry)
+        }
+        summary.directories += 1
+    }
+
+    /// Writes `item` from the layer member `source` that `stream` is positioned on.
+    func write(_ item: EmitItem, source: ArchiveEntry, stream: LayerStream) throws(RootfsError) {
+        let layer = stream.input.digest
+        let primary = item.paths[0]
+        let changed = { (reason: String) in
+            RootfsError.layerChanged(
+                image: self.imageName, layer: layer, entry: source.pathnameBytes.map(Paths.display), reason: reason)
+        }
+        // Pass 1 saw this member as the given kind; anything else means the blob changed.
+        guard source.hardlinkBytes == nil else { throw changed("expected a file, found a hard link") }
+        let type = Self.fileType(item.inode.kind)
+        guard source.fileType == type else { throw changed("expected \(type), found \(source.fileType)") }
+        let size = type == .regular ? source.size : 0
+
+        let header = try output(layer: layer, path: primary) {
+            let entry = try ArchiveEntry()
+            entry.pathnameBytes = primary
+            entry.fileType = type
+            entry.permissions = source.permissions
+            entry.uid = source.uid
+            entry.gid = source.gid
+            entry.mtime = ArchiveTimestamp(seconds: time(source.mtime?.seconds))
+            entry.xattrs = uniqueXattrs(source.xattrs)
+            entry.size = size
+            if case .symlink(let target) = item.inode.kind { entry.symlinkBytes = target }
+            if type == .characterDevice || type == .blockDevice {
+                entry.rdevMajor = source.rdevMajor
+                entry.rdevMinor = source.rdevMinor
+            }
+            try writer.writeHeader(entry)
+            return entry
+        }
+        if type == .regular {
+            var position: Int64 = 0
+            try stream.readData { (block, offset) throws(RootfsError) in
+                // libarchive reports sparse holes as jumps in the offset.
+                guard offset >= position else { throw changed("data blocks out of order") }
+                if offset > position { try writeZeros(offset - position, layer: layer, path: primary) }
+                try output(layer: layer, path: primary) { try writer.writeData(block) }
+                if let probe, item.paths.contains(probe), position == offset, offset < Int64(FlattenSummary.probeLength) {
+                    let head = summary.probeHead ?? []
+                    if Int64(head.count) == offset {
+                        summary.probeHead = head + block.prefix(FlattenSummary.probeLength - head.count)
+                    }
+                }
+                position = offset + Int64(block.count)
+            }
+            if position < size { try writeZeros(size - position, layer: layer, path: primary) }
+            summary.fileDataBytes += size
+        }
+        try writeLinks(item, to: header, layer: layer)
+        count(item)
+    }
+
+    /// Writes a synthetic entry's item from memory.
+    func write(_ item: EmitItem, synthetic: SyntheticEntry) throws(RootfsError) {
+        let primary = item.paths[0]
+        let contents: [UInt8]
+        if case .file(let bytes) = synthetic.kind { contents = bytes } else { contents = [] }
+        let header = try output(layer: "synthetic", path: primary) {
+            let entry = try ArchiveEntry()
+            entry.pathnameBytes = primary
+            entry.fileType = Self.fileType(item.inode.kind)
+            entry.permissions = synthetic.mode & 0o7777
+            entry.uid = synthetic.uid
+            entry.gid = synthetic.gid
+            entry.mtime = ArchiveTimestamp(seconds: time(synthetic.mtime))
+            entry.size = Int64(contents.count)
+            if case .symlink(let target) = item.inode.kind { entry.symlinkBytes = target }
+            try writer.writeHeader(entry)
+            try writer.writeData(contents)
+            return entry
+        }
+        summary.fileDataBytes += Int64(contents.count)
+        try writeLinks(item, to: header, layer: "synthetic")
+        count(item)
+    }
+
+    private func writeLinks(_ item: EmitItem, to header: ArchiveEntry, layer: String) throws(RootfsError) {
+        for path in item.paths.dropFirst() {
+            try output(layer: layer, path: path) {
+                let link = try header.clone()
+                link.pathnameBytes = path
+                link.hardlinkBytes = item.paths[0]
+                link.symlinkBytes = nil
+                link.xattrs = []
+                link.size = 0
+                try writer.writeHeader(link)
+            }
+        }
+    }
+
+    private func writeZeros(_ count: Int64, layer: String, path: [UInt8]) throws(RootfsError) {
+        var left = count
+        while left > 0 {
+            let chunk = Int(min(left, Int64(Self.zeros.count)))
+            try output(layer: layer, path: path) {
+                try Self.zeros.withUnsafeBytes { try writer.writeData(UnsafeRawBufferPointer(rebasing: $0[0..<chunk])) }
+            }
+            left -= Int64(chunk)
+        }
+    }
+
+    private func count(_ item: EmitItem) {
+        summary.hardlinks += item.paths.count - 1
+        switch item.inode.kind {
+        case .regular: summary.regularFiles += 1
+        case .symlink: summary.symlinks += 1
+        case .characterDevice: summary.characterDevices += 1
+        case .blockDevice: summary.blockDevices += 1
+        case .fifo: summary.fifos += 1
+        }
+    }
+
+    func finish() throws(RootfsError) {
+        try output(layer: nil, path: []) { try writer.finish() }
+        summary.warnings += writer.warnings
+    }
+
+    static func fileType(_ kind: Inode.Kind) -> ArchiveEntry.FileType {
+        switch kind {
+        case .regular: return .regular
+        case .symlink: return .symlink
+        case .characterDevice: return .characterDevice
+        case .blockDevice: return .blockDevice
+        case .fifo: return .fifo
+        }
+    }
+}
+
+/// libarchive's pax writer stores each xattr twice (`LIBARCHIVE.xattr.*` and
+/// `SCHILY.xattr.*`) and its reader returns both: keep the first value of each name, so
+/// xattrs do not multiply from layer to output.
+func uniqueXattrs(_ xattrs: [ArchiveXattr]) -> [ArchiveXattr] {
+    var seen = Set<String>()
+    return xattrs.filter { seen.insert($0.name).inserted }
+}

@@ -1,0 +1,127 @@
+import ArchiveIO
+import Hashing
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Running digests fed from the reader's observers (closures need a reference to mutate).
+private final class StreamDigests {
+    var blob: SHA256Hasher
+    var tar: SHA256Hasher?
+
+    init(hashTar: Bool) throws {
+        blob = try SHA256Hasher()
+        tar = hashTar ? try SHA256Hasher() : nil
+    }
+}
+
+/// One pass over one layer blob: members in order, and on `finish()` the blob's size,
+/// digest and (if asked) diff_id checked against the `LayerInput`. Every error is a
+/// `RootfsError` naming the image, the layer and the last member read.
+final class LayerStream {
+    let input: LayerInput
+    let imageName: String
+    private let reader: ObservedTarReader
+    private let digests: StreamDigests
+    private let checkDiffID: Bool
+    private(set) var lastPath: [UInt8]?
+    private(set) var ordinal = -1
+
+    /// Checks what can be checked before reading (media type, digest syntax, file size), then
+    /// opens the blob. `checkDiffID` adds the uncompressed digest (second stream of hashing).
+    init(_ input: LayerInput, imageName: String, checkDiffID: Bool) throws(RootfsError) {
+        self.input = input
+        self.imageName = imageName
+        guard LayerMediaTypes.supported.contains(input.mediaType) else {
+            throw .unsupportedMediaType(image: imageName, layer: input.digest, mediaType: input.mediaType)
+        }
+        guard (try? SHA256Digest(parsing: input.digest)) != nil else {
+            throw .unsupportedDigest(image: imageName, layer: input.digest, digest: input.digest)
+        }
+        let diffID = checkDiffID ? input.diffID : nil
+        if let diffID, (try? SHA256Digest(parsing: diffID)) == nil {
+            throw .unsupportedDigest(image: imageName, layer: input.digest, digest: diffID)
+        }
+        self.checkDiffID = diffID != nil
+        // A wrong size is caught before decompressing anything.
+        var info = stat()
+        if stat(input.path, &info) == 0, Int64(info.st_size) != input.size {
+            throw .sizeMismatch(image: imageName, layer: input.digest, expected: input.size, actual: Int64(info.st_size))
+        }
+        do {
+            let digests = try StreamDigests(hashTar: diffID != nil)
+            self.digests = digests
+            reader = try ObservedTarReader(
+                path: input.path,
+                onFileBytes: { digests.blob.update($0) },
+                onTarBytes: { bytes in digests.tar?.update(bytes) })
+        } catch {
+            throw .unreadableLayer(image: imageName, layer: input.digest, entry: nil, message: "\(error)")
+        }
+        let filters = reader.filterNames
+        guard filters.allSatisfy(LayerMediaTypes.allowedFilters.contains), filters.count <= 1 else {
+            throw .unsupportedCompression(image: imageName, layer: input.digest, filters: filters)
+        }
+    }
+
+    var filterNames: [String] { reader.filterNames }
+    var warnings: [String] { reader.warnings }
+
+    /// The next member, or nil at the end of the tar stream.
+    func next() throws(RootfsError) -> ArchiveEntry? {
+        do {
+            guard let entry = try reader.nextEntry() else { return nil }
+            ordinal += 1
+            lastPath = entry.pathnameBytes
+            return entry
+        } catch {
+            throw unreadable(error)
+        }
+    }
+
+    /// Streams the current member's data; errors thrown by `body` pass through unchanged.
+    func readData(_ body: (UnsafeRawBufferPointer, Int64) throws(RootfsError) -> Void) throws(RootfsError) {
+        var bodyError: RootfsError?
+        do {
+            try reader.readDataBlocks { block, offset in
+                do {
+                    try body(block, offset)
+                } catch {
+                    bodyError = error as? RootfsError
+                    throw error
+                }
+            }
+        } catch {
+            if let bodyError { throw bodyError }
+            throw unreadable(error)
+        }
+    }
+
+    /// Reads the rest of the blob and verifies size, digest and diff_id.
+    func finish() throws(RootfsError) -> (compressed: Int64, uncompressed: Int64) {
+        let totals: (fileBytes: Int64, tarBytes: Int64)
+        do {
+            totals = try reader.finish()
+        } catch {
+            throw unreadable(error)
+        }
+        reader.close()
+        guard totals.fileBytes == input.size else {
+            throw .sizeMismatch(image: imageName, layer: input.digest, expected: input.size, actual: totals.fileBytes)
+        }
+        let blob = digests.blob.finalize().description
+        guard blob == input.digest else {
+            throw .digestMismatch(image: imageName, layer: input.digest, actual: blob)
+        }
+        if checkDiffID, let expected = input.diffID, let tar = digests.tar?.finalize().description, tar != expected {
+            throw .diffIDMismatch(image: imageName, layer: input.digest, expected: expected, actual: tar)
+        }
+        return (totals.fileBytes, totals.tarBytes)
+    }
+
+    func unreadable(_ error: any Error) -> RootfsError {
+        .unreadableLayer(image: imageName, layer: input.digest, entry: lastPath.map(Paths.display), message: "\(error)")
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import Hashing
+import OCISpec
+import SIF
+import Squashfs
+
+/// Options of `sifter build`.
+public struct BuildOptions: Sendable {
+    public var platform: Platform = .host
+    public var squashfs = MksquashfsOptions()
+    /// Replace an existing output file.
+    public var force = false
+    /// SOURCE_DATE_EPOCH: the time recorded in the SIF; nil takes the image's `created`.
+    public var sourceDateEpoch: Int64?
+
+    public init() {}
+
+    /// The options that change the output bytes, recorded in provenance and in the SIF ID.
+    public var fingerprint: String {
+        let squash = squashfs
+        return "platform=\(platform) comp=\(squash.compression) block=\(squash.blockSize.map(String.init) ?? "default")"
+    }
+}
+
+/// What a finished build reports (`--json`).
+public struct BuildResult: Sendable {
+    public var output: String
+    public var size: Int64
+    public var sha256: String
+    public var manifestDigest: Digest
+    public var indexDigest: Digest?
+    public var configDigest: Digest
+    public var arch: String
+    public var timings: [(stage: String, seconds: Double)]
+}
+
+/// Progress events for a display; the builder never prints.
+public enum BuildEvent: Sendable {
+    case resolved(ResolvedImage)
+    case stage(String)
+}
+
+/// `sifter build`: resolve → flatten layers into mksquashfs writing the partition in place →
+/// write the SIF prefix around it → rename into place. No rootfs and no squashfs file on disk.
+public struct Builder: Sendable {
+    public let options: BuildOptions
+
+    public init(options: BuildOptions) { self.options = options }
+
+    public func build(source: any ImageSource, output: String, events: @Sendable (BuildEvent) -> Void = { _ in }) throws -> BuildResult {
+        let clock = StageClock()
+        let image = try source.resolve(platform: options.platform)
+        clock.lap("resolve")
+        events(.resolved(image))
+        let time = options.sourceDateEpoch ?? image.config.created.flatMap(RFC3339.parse) ?? 0
+        let metadata = try BuildMetadata(image: image, time: time)
+        let mksquashfsVersion = try MksquashfsProcess.version(executable: options.squashfs.executable)
+        var squashOptions = options.squashfs
+        squashOptions.rootTime = time
+        squashOptions.filesystemTime = time
+
+        var createOptions = CreateOptions()
+        createOptions.launchScript = Layout.defaultLaunchScript
+        createOptions.time = time
+        createOptions.id = try BuildMetadata.deterministicID(manifest: image.manifestDigest, options: options.fingerprint)
+
+        let destination = try AtomicOutput(destination: output, replace: options.force)
+        return try destination.write { temporary in
+            // The arguments depend on the partition offset, which depends on the provenance
+            // object that records the arguments: plan with a placeholder of the final length.
+            var provenance = ProvenanceDocument(image: image, options: options, mksquashfsVersion: mksquashfsVersion, mksquashfsArguments: [])
+            let leadingBeforeProvenance = try leadingObjects(metadata: metadata, provenance: [])
+            var offset = try SIFImage.plannedOffsets(
+                options: createOptions,
+                objects: leadingBeforeProvenance + [try ObjectInput(.genericJSON, source: .inPlace(size: 0))]
+            ).last ?? 0
+            var arguments = try squashOptions.arguments(output: temporary, offset: offset)
+            provenance.mksquashfsArguments = arguments
+            var provenanceBytes = provenance.encoded()
+            var leading = try leadingObjects(metadata: metadata, provenance: provenanceBytes)
+            let partitionSlot = [try ObjectInput(.partition, source: .inPlace(size: 0))]
+            let planned = try SIFImage.plannedOffsets(options: createOptions, objects: leading + partitionSlot).last ?? 0
+            if planned != offset {
+                offset = planned
+                arguments = try squashOptions.arguments(output: temporary, offset: offset)
+                provenance.mksquashfsArguments = arguments
+                provenanceBytes = provenance.encoded()
+                leading = try leadingObjects(metadata: metadata, provenance: provenanceBytes)
+                let replanned = try SIFImage.plannedOffsets(options: createOptions, objects: leading + partitionSlot).last ?? 0
+                guard replanned == offset else {
+                    throw BuildError.failed(image.sourceText, stage: "layout", reason: "partition offset did not settle")
+                }
+            }
+            clock.lap("prepare")
+            events(.stage("squash"))
+            let squashed = try Squash.run(image: image, metadata: metadata, output: temporary, offset: offset, options: squashOptions)
+            clock.lap("flatten+squash")
+
+            let partitionSize = try fileSize(temporary) - offset
+            let arch = squashed.shellArch.flatMap { Arch(goName: $0) } ?? Arch(goName: image.config.architecture)
+            guard let arch else {
+                throw BuildError.failed(image.sourceText, stage: "arch", reason: "architecture \"\(image.config.architecture)\" has no SIF code")
+            }
+            let partition = try ObjectInput(.partition, source: .inPlace(size: partitionSize),
+                                            metadata: .partition(fs: .squash, part: .primarySystem, arch: arch))
+            let sif = try SIFImage.create(path: temporary, options: createOptions, objects: leading + [partition])
+            try sif.close()
+            chmod(temporary, 0o755)
+            clock.lap("sif")
+            let digest = try SHA256.hash(fileAt: temporary)
+            return BuildResult(
+                output: output, size: try fileSize(temporary), sha256: digest.hex, manifestDigest: image.manifestDigest,
+                indexDigest: image.indexDigest, configDigest: image.configDigest, arch: arch.goName, timings: clock.laps
+            )
+        }
+    }
+
+    /// The SIF objects before the partition, in Apptainer's order (JSON objects sorted by name).
+    func leadingObjects(metadata: BuildMetadata, provenance: [UInt8]) throws -> [ObjectInput] {
+        var objects = [try ObjectInput(.deffile, source: .bytes(Array(metadata.definition.utf8)))]
+        var json: [(String, [UInt8])] = [("inspect-metadata.json", metadata.inspectMetadata), ("oci-config.json", metadata.ociConfig)]
+        if !provenance.isEmpty { json.append(("sifter-provenance.json", provenance)) }
+        for (name, bytes) in json.sorted(by: { $0.0 < $1.0 }) {
+            objects.append(try ObjectInput(.genericJSON, source: .bytes(bytes), name: name))
+        }
+        return objects
+    }
+
+    func fileSize(_ path: String) throws -> Int64 {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        return (attributes[.size] as? NSNumber)?.int64Value ?? 0
+    }
+}
+
+/// Wall-clock time per stage, for `--json` and the benchmark's breakdown.
+final class StageClock: @unchecked Sendable {
+    private var last = DispatchTime.now()
+    private(set) var laps: [(stage: String, seconds: Double)] = []
+
+    func lap(_ stage: String) {
+        let now = DispatchTime.now()
+        laps.append((stage, Double(now.uptimeNanoseconds - last.uptimeNanoseconds) / 1e9))
+        last = now
+    }
+}
+
+/// RFC 3339 timestamps as images carry them (`2024-01-02T03:04:05.123456789Z`, offsets allowed).
+public enum RFC3339 {
+    public static func parse(_ text: String) -> Int64? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970.rounded(.down)) }
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970.rounded(.down)) }
+        // Go writes up to nine fractional digits; Foundation reads at most three.
+        if let dot = text.firstIndex(of: "."), let end = text[dot...].firstIndex(where: { $0 == "Z" || $0 == "+" || $0 == "-" }) {
+            return parse(String(text[..<dot] + text[end...]))
+        }
+        return nil
+    }
+}

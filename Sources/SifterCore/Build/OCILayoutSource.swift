@@ -1,0 +1,107 @@
+import Foundation
+import Hashing
+import OCISpec
+
+/// An OCI image layout directory (`oci:DIR[:TAG]`): `index.json` plus `blobs/sha256/…`.
+public struct OCILayoutSource: ImageSource {
+    public let directory: String
+    /// The `org.opencontainers.image.ref.name` to pick; nil takes the only image in the layout.
+    public let tag: String?
+    public let sourceText: String
+
+    public init(directory: String, tag: String?, sourceText: String) {
+        self.directory = directory
+        self.tag = tag
+        self.sourceText = sourceText
+    }
+
+    /// Parses `DIR[:TAG]` (the part after `oci:`).
+    public init(spec: String, sourceText: String) {
+        if let colon = spec.lastIndex(of: ":"), !spec[spec.index(after: colon)...].contains("/") {
+            self.init(directory: String(spec[..<colon]), tag: String(spec[spec.index(after: colon)...]), sourceText: sourceText)
+        } else {
+            self.init(directory: spec, tag: nil, sourceText: sourceText)
+        }
+    }
+
+    func blobPath(_ digest: Digest) -> String { "\(directory)/blobs/sha256/\(digest.hex)" }
+
+    /// Reads a small document blob whole, checking its size and digest.
+    func readDocument(_ descriptor: Descriptor, what: String) throws -> [UInt8] {
+        guard descriptor.size <= 16 << 20 else {
+            throw BuildError.invalidSource(sourceText, reason: "\(what) \(descriptor.digest) is \(descriptor.size) bytes, more than a document can be")
+        }
+        let path = blobPath(descriptor.digest)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw BuildError.invalidSource(sourceText, reason: "\(what) \(descriptor.digest) is missing from \(directory)/blobs")
+        }
+        let bytes = [UInt8](data)
+        try BuildError.checkBlob(bytes, against: descriptor, source: sourceText, what: what)
+        return bytes
+    }
+
+    public func resolve(platform: Platform) throws -> ResolvedImage {
+        guard let indexData = FileManager.default.contents(atPath: directory + "/index.json") else {
+            throw BuildError.invalidSource(sourceText, reason: "\(directory)/index.json not found: not an OCI image layout")
+        }
+        let index = try Index.decode([UInt8](indexData))
+        var candidates = index.manifests
+        if let tag {
+            candidates = candidates.filter { $0.annotations?["org.opencontainers.image.ref.name"] == tag }
+            guard !candidates.isEmpty else {
+                let tags = index.manifests.compactMap { $0.annotations?["org.opencontainers.image.ref.name"] }
+                throw BuildError.invalidSource(sourceText, reason: "no image tagged \"\(tag)\" (tags: \(tags.isEmpty ? "none" : tags.joined(separator: ", ")))")
+            }
+        }
+        guard candidates.count == 1, var top = candidates.first else {
+            throw BuildError.invalidSource(sourceText, reason: "the layout holds \(candidates.count) images; name one as oci:DIR:TAG")
+        }
+        var indexDigest: Digest?
+        if MediaType.indexTypes.contains(top.mediaType) {
+            indexDigest = top.digest
+            let nested = try Index.decode(try readDocument(top, what: "image index"))
+            top = try PlatformSelection.select(platform, from: nested.manifests, source: sourceText)
+        }
+        let manifestBytes = try readDocument(top, what: "manifest")
+        let manifest = try Manifest.decode(manifestBytes)
+        let configBytes = try readDocument(manifest.config, what: "config")
+        let config = try ImageConfig.decode(configBytes)
+        let diffIDs = config.rootfs.diff_ids
+        guard diffIDs.count == manifest.layers.count else {
+            throw BuildError.invalidSource(sourceText, reason: "the config lists \(diffIDs.count) diff_ids for \(manifest.layers.count) layers")
+        }
+        let layers = zip(manifest.layers, diffIDs).map { layer, diffID in
+            ResolvedImage.Layer(descriptor: layer, diffID: diffID, path: blobPath(layer.digest))
+        }
+        for layer in layers where !MediaType.layerTypes.contains(layer.descriptor.mediaType) {
+            throw BuildError.invalidSource(sourceText, reason: "layer \(layer.descriptor.digest) has media type \(layer.descriptor.mediaType), not a layer type")
+        }
+        return ResolvedImage(
+            sourceText: sourceText, reference: "\(directory)\(tag.map { ":" + $0 } ?? "")", bootstrap: "oci",
+            registry: nil, repository: nil, indexDigest: indexDigest, manifestDigest: top.digest, manifest: manifest,
+            configDigest: manifest.config.digest, configBytes: configBytes, config: config, layers: layers
+        )
+    }
+}
+
+/// Picks the manifest for a platform from an index (image-spec `image-index.md`: the first
+/// match wins; attestation entries `unknown/unknown` are never images).
+public enum PlatformSelection {
+    public static func select(_ wanted: Platform, from manifests: [Descriptor], source: String) throws -> Descriptor {
+        let images = manifests.filter { descriptor in
+            guard MediaType.manifestTypes.contains(descriptor.mediaType) else { return false }
+            return descriptor.platform.map { $0.os != "unknown" && $0.architecture != "unknown" } ?? true
+        }
+        let match = images.first { descriptor in
+            guard let platform = descriptor.platform else { return false }
+            guard platform.os == wanted.os, platform.architecture == wanted.architecture else { return false }
+            guard let variant = wanted.variant else { return true }
+            return platform.variant == nil || platform.variant == variant
+        }
+        guard let match else {
+            let available = images.compactMap { $0.platform?.description }
+            throw BuildError.noMatchingPlatform(source, wanted: wanted.description, available: available)
+        }
+        return match
+    }
+}

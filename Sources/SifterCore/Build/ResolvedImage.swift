@@ -1,0 +1,33 @@
+import OCISpec
+
+/// An image ready to flatten: its documents and where each layer blob sits on disk.
+public struct ResolvedImage: Sendable {
+    /// The source as the user wrote it (`docker://…`, `oci:DIR:TAG`), for messages and provenance.
+    public var sourceText: String
+    /// The reference a definition file names for it (`docker.io/library/alpine:3.19`).
+    public var reference: String
+    public var bootstrap: String
+    public var registry: String?
+    public var repository: String?
+    public var indexDigest: Digest?
+    public var manifestDigest: Digest
+    public var manifest: Manifest
+    public var configDigest: Digest
+    public var configBytes: [UInt8]
+    public var config: ImageConfig
+    public var layers: [Layer]
+
+    public struct Layer: Sendable {
+        public var descriptor: Descriptor
+        public var diffID: Digest?
+        /// The blob's path; its digest and size are checked while it is read.
+        public var path: String
+    }
+
+    public var platform: Platform { config.platform }
+}
+
+/// Where images come from: a registry, an OCI layout, an archive.
+public protocol ImageSource: Sendable {
+    func resolve(platform: Platform) throws -> ResolvedImage
+}

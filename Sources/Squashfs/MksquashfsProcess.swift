@@ -1,0 +1,128 @@
+import Foundation
+
+/// A running `mksquashfs - OUT -tar …`: the caller writes an uncompressed tar stream to
+/// `input` and calls `finish()`. stderr is drained on its own thread so that a chatty
+/// mksquashfs can never block the pipeline; its tail becomes the error message.
+public final class MksquashfsProcess: @unchecked Sendable {
+    public let arguments: [String]
+    public let executable: String
+    private let process = Process()
+    private let stdinPipe = Pipe()
+    private let stderrPipe = Pipe()
+    private let stderrDone = DispatchSemaphore(value: 0)
+    private let stderrLock = NSLock()
+    private var stderrTail: [UInt8] = []
+    private var inputClosed = false
+
+    /// Starts mksquashfs writing `output` with the partition at `offset`.
+    public init(output: String, offset: Int64, options: MksquashfsOptions) throws(SquashfsError) {
+        executable = try Self.resolve(options.executable)
+        arguments = try options.arguments(output: output, offset: offset)
+        // A write into the pipe after mksquashfs has died must fail with EPIPE, which the
+        // writer reports, rather than kill sifter with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardInput = stdinPipe
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = stderrPipe
+        do {
+            try process.run()
+        } catch {
+            throw .launchFailed(executable: executable, reason: String(describing: error))
+        }
+        // The parent must not keep the read end open, or mksquashfs never sees end of input
+        // if the writer dies.
+        try? stdinPipe.fileHandleForReading.close()
+        let handle = stderrPipe.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                stderrLock.lock()
+                stderrTail += chunk
+                if stderrTail.count > 16_384 { stderrTail.removeFirst(stderrTail.count - 16_384) }
+                stderrLock.unlock()
+            }
+            stderrDone.signal()
+        }
+    }
+
+    /// The write end of mksquashfs's stdin.
+    public var input: Int32 { stdinPipe.fileHandleForWriting.fileDescriptor }
+
+    /// Closes stdin (end of the tar stream), waits, and reports a failure with mksquashfs's message.
+    public func finish() throws(SquashfsError) {
+        closeInput()
+        process.waitUntilExit()
+        stderrDone.wait()
+        let message = stderrText
+        switch process.terminationReason {
+        case .exit where process.terminationStatus == 0:
+            return
+        case .exit:
+            throw .failed(executable: executable, status: process.terminationStatus, message: message)
+        default:
+            throw .killed(executable: executable, signal: process.terminationStatus, message: message)
+        }
+    }
+
+    /// Stops mksquashfs after a failure upstream; its partial output is the caller's to remove.
+    public func abort() {
+        closeInput()
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        stderrDone.wait()
+    }
+
+    public var stderrText: String {
+        stderrLock.lock()
+        defer { stderrLock.unlock() }
+        let text = String(decoding: stderrTail, as: UTF8.self)
+        // mksquashfs reports a tar stream's leading `./` as an empty name; it is harmless.
+        return text.split(separator: "\n").filter { !$0.contains("Empty tar filename") }.joined(separator: "\n")
+    }
+
+    private func closeInput() {
+        guard !inputClosed else { return }
+        inputClosed = true
+        try? stdinPipe.fileHandleForWriting.close()
+    }
+
+    /// Finds `name` on PATH unless it is a path already.
+    static func resolve(_ name: String) throws(SquashfsError) -> String {
+        if name.contains("/") {
+            guard FileManager.default.isExecutableFile(atPath: name) else { throw .notFound(executable: name) }
+            return name
+        }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        let directories: [String] = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"]
+        for directory in directories {
+            let candidate = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw .notFound(executable: name)
+    }
+
+    /// `mksquashfs -version`'s version number, e.g. "4.5.1", recorded in provenance.
+    public static func version(executable name: String = "mksquashfs") throws(SquashfsError) -> String {
+        let executable = try resolve(name)
+        let process = Process()
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["-version"]
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch {
+            throw .launchFailed(executable: executable, reason: String(describing: error))
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let firstLine = String(decoding: data, as: UTF8.self).split(separator: "\n").first ?? ""
+        let words = firstLine.split(separator: " ")
+        guard let index = words.firstIndex(of: "version"), index + 1 < words.count else {
+            throw .failed(executable: executable, status: process.terminationStatus, message: "unrecognised version output \"\(firstLine)\"")
+        }
+        return String(words[index + 1])
+    }
+}

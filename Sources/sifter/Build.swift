@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import OCISpec
+import SifterCore
+import Squashfs
+
+struct Build: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert an OCI image into an Apptainer SIF file.",
+        discussion: """
+        SOURCE is docker://REF (a registry), oci:DIR[:TAG] (an OCI image layout), \
+        oci-archive:FILE.tar or docker-archive:FILE.tar. Layers are streamed into mksquashfs, \
+        which writes the partition in place inside the SIF: no unpacked root file system and \
+        no temporary squashfs file. The output appears only when complete.
+        """
+    )
+
+    @Argument(help: "The image to convert.") var source: String
+    @Argument(help: "The SIF file to write.") var output: String
+    @Option(help: "Platform to pick from a multi-platform image (os/arch[/variant]; default: this machine's).") var platform: String?
+    @Option(help: "Squashfs compression: gzip (Apptainer's default), zstd, xz, lz4, lzo.") var compression = "gzip"
+    @Option(help: "Squashfs block size in bytes (default 131072).") var blockSize: Int?
+    @Option(help: "Compressor threads (default: all cores).") var processors: Int?
+    @Option(help: "The mksquashfs to run.") var mksquashfs = "mksquashfs"
+    @Flag(help: "Replace OUT.sif if it exists.") var force = false
+    @Flag(help: "Print a JSON summary.") var json = false
+
+    func run() throws {
+        var options = BuildOptions()
+        if let platform { options.platform = try Platform(parsing: platform) }
+        options.squashfs.compression = compression
+        options.squashfs.blockSize = blockSize
+        options.squashfs.processors = processors
+        options.squashfs.executable = mksquashfs
+        options.force = force
+        if let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"] {
+            guard let value = Int64(epoch) else { throw SifterError.invalidArgument("SOURCE_DATE_EPOCH \"\(epoch)\" is not a number") }
+            options.sourceDateEpoch = value
+        }
+        let imageSource = try SourceParser.parse(source)
+        let status = StatusLine()
+        let result = try Builder(options: options).build(source: imageSource, output: output) { event in
+            switch event {
+            case let .resolved(image):
+                status.show("\(image.sourceText): \(image.manifestDigest.short), \(image.layers.count) layers, \(image.platform)")
+            case let .stage(name):
+                status.show("\(name)…")
+            }
+        }
+        status.clear()
+        if json {
+            printOut(BuildReport.json(result).rendered() + "\n")
+        } else {
+            printOut("\(result.output): \(result.size) bytes, sha256:\(result.sha256) (\(result.arch), from \(result.manifestDigest))\n")
+        }
+    }
+}
+
+/// A one-line status on stderr, only when stderr is a terminal; NO_COLOR needs nothing here as
+/// no colour is used.
+final class StatusLine: @unchecked Sendable {
+    private let enabled = isatty(STDERR_FILENO) != 0
+    private let lock = NSLock()
+
+    func show(_ text: String) {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+    }
+
+    func clear() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}

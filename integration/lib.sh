@@ -1,0 +1,20 @@
+# Helpers shared by the integration cases (sourced, not run).
+set -euo pipefail
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# Compares sifter's reading of a SIF with the reference implementation's, field by field,
+# and sifter's object table with `siftool list`.
+same_as_reference() {
+  local sif=$1 tag
+  tag=$(basename "$sif" .sif)
+  "$SIFTER" inspect --json "$sif" >"$CASE_WORK/$tag.sifter.json"
+  "$SIFDUMP" "$sif" >"$CASE_WORK/$tag.reference.json"
+  python3 "$COMPARE_READERS" "$CASE_WORK/$tag.sifter.json" "$CASE_WORK/$tag.reference.json" ||
+    fail "$sif: sifter and the reference reader disagree"
+  if [ "$("$SIFTOOL" list "$sif" 2>/dev/null | wc -l)" -gt 0 ]; then
+    diff <("$SIFTOOL" list "$sif" | sed -n '/^ID /,$p') <("$SIFTER" inspect "$sif" | sed -n '/^ID /,/^$/p' | sed '/^$/d') ||
+      fail "$sif: object table differs from siftool list"
+  fi
+  echo "same as reference: $sif"
+}

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Test fixture: an HTTP front for a registry started by start.sh, Python stdlib only.
+
+  front.py --upstream 127.0.0.1:PORT --port-file F --events LOG [--redirect] [--faults]
+           [--upstream-auth USER:PASSWORD]
+
+Everything is proxied to the registry unchanged (Host header too, so the registry's own
+Location URLs point back at the front), except:
+
+--redirect  GET /v2/<name>/blobs/<digest> answers 307 to a second listener on another port
+            (another origin, like GHCR's pkg-containers.githubusercontent.com), with a one-time
+            signature in the query (a second use is refused with 403, like an expired signed
+            URL). If an Authorization header ever arrives at the second listener it answers 400
+            and logs {"event": "authorization-leak"}: the test then fails. The second listener
+            fetches the blob itself with --upstream-auth, as a storage backend would.
+--faults    Per path: the first manifest GET answers 429 with Retry-After: 1; the first blob
+            GET answers 500; the second is cut in the middle (headers and half the body, then a
+            TCP reset); later ones pass (Range is passed through, so a client may resume).
+
+Each decision is appended to --events as one JSON line. The listening ports go to --port-file
+as "FRONT_PORT BLOB_PORT".
+"""
+import argparse, base64, http.client, json, re, secrets, socket, struct, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit, parse_qs
+
+BLOB_RE = re.compile(r"^/v2/(.+)/blobs/(sha256:[0-9a-f]{64})$")
+MANIFEST_RE = re.compile(r"^/v2/(.+)/manifests/([^/]+)$")
+HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+       "transfer-encoding", "upgrade"}
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--upstream", required=True)
+    p.add_argument("--port-file", required=True)
+    p.add_argument("--events", required=True)
+    p.add_argument("--redirect", action="store_true")
+    p.add_argument("--faults", action="store_true")
+    p.add_argument("--upstream-auth")
+    args = p.parse_args()
+    lock = threading.Lock()
+    counts = {}
+    signatures = set()
+
+    def event(**record):
+        with lock, open(args.events, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def bump(key):
+        with lock:
+            counts[key] = counts.get(key, 0) + 1
+            return counts[key]
+
+    class Proxy(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def upstream(self, method, path, headers, body=None):
+            conn = http.client.HTTPConnection(args.upstream, timeout=60)
+            conn.request(method, path, body=body, headers=headers)
+            return conn, conn.getresponse()
+
+        def relay(self, response, head_only=False, cut_at=None):
+            self.send_response(response.status)
+            for k, v in response.getheaders():
+                if k.lower() not in HOP:
+                    self.send_header(k, v)
+            self.end_headers()
+            if head_only:
+                return
+            sent = 0
+            while True:
+                chunk = response.read(64 * 1024)
+                if not chunk:
+                    break
+                if cut_at is not None and sent + len(chunk) >= cut_at:
+                    self.wfile.write(chunk[: cut_at - sent])
+                    self.wfile.flush()
+                    # SO_LINGER 0: close sends a TCP reset, as a dying proxy or LB does.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                self.wfile.write(chunk)
+                sent += len(chunk)
+
+        def reply(self, status, body, extra=None):
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (extra or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def forward(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+            path = urlsplit(self.path).path
+            if self.command == "GET" and args.redirect and BLOB_RE.match(path):
+                sig = secrets.token_hex(8)
+                with lock:
+                    signatures.add(sig)
+                event(event="redirect", path=path)
+                host = "127.0.0.1:%d" % blob_server.server_address[1]
+                return self.reply(307, {}, {"Location": "http://%s/storage%s?sig=%s" % (host, path, sig)})
+            if args.faults and self.command == "GET":
+                if MANIFEST_RE.match(path) and bump("m " + path) == 1:
+                    event(event="429", path=path)
+                    return self.reply(429, {"errors": [{"code": "TOOMANYREQUESTS", "message": "slow down"}]}, {"Retry-After": "1"})
+                if BLOB_RE.match(path):
+                    n = bump("b " + path)
+                    if n == 1:
+                        event(event="500", path=path)
+                        return self.reply(500, {"errors": [{"code": "UNKNOWN", "message": "injected"}]})
+                    if n == 2:
+                        conn, response = self.upstream("GET", self.path, headers, body)
+                        size = int(response.getheader("Content-Length") or 0)
+                        event(event="reset", path=path, at=size // 2)
+                        self.relay(response, cut_at=size // 2)
+                        conn.close()
+                        return
+                    if "Range" in self.headers:
+                        event(event="range", path=path, range=self.headers["Range"])
+            conn, response = self.upstream(self.command, self.path, headers, body)
+            self.relay(response, head_only=self.command == "HEAD")
+            conn.close()
+
+        do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = forward
+
+    class Storage(Proxy):
+        def do_GET(self):
+            url = urlsplit(self.path)
+            if "Authorization" in self.headers:
+                event(event="authorization-leak", path=url.path)
+                return self.reply(400, {"error": "Authorization header sent to the storage host"})
+            sig = parse_qs(url.query).get("sig", [""])[0]
+            with lock:
+                valid = sig in signatures
+                signatures.discard(sig)
+            if not valid:
+                event(event="expired-signature", path=url.path)
+                return self.reply(403, {"error": "signature expired or reused"})
+            headers = {}
+            if args.upstream_auth:
+                headers["Authorization"] = "Basic " + base64.b64encode(args.upstream_auth.encode()).decode()
+            if "Range" in self.headers:
+                headers["Range"] = self.headers["Range"]
+                event(event="range", path=url.path, range=self.headers["Range"])
+            event(event="storage-get", path=url.path)
+            conn, response = self.upstream("GET", url.path[len("/storage"):], headers)
+            self.relay(response)
+            conn.close()
+
+    front = Server(("127.0.0.1", 0), Proxy)
+    blob_server = Server(("127.0.0.1", 0), Storage)
+    threading.Thread(target=blob_server.serve_forever, daemon=True).start()
+    with open(args.port_file + ".tmp", "w") as f:
+        f.write("%d %d\n" % (front.server_address[1], blob_server.server_address[1]))
+    import os
+    os.rename(args.port_file + ".tmp", args.port_file)
+    front.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
