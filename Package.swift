@@ -33,7 +33,11 @@ let package = Package(
         .target(name: "SifterCore", dependencies: ["SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO", "CurlHTTP"]),
         .executableTarget(
             name: "sifter",
-            dependencies: ["SifterCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            // The lower modules only for their error types, which the CLI maps to exit codes.
+            dependencies: [
+                "SifterCore", "SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO", "CurlHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
 
         .testTarget(name: "SIFTests", dependencies: ["SIF"], resources: [.copy("Fixtures")]),

@@ -4,7 +4,10 @@ digest, symlink target, device numbers, xattrs and hardlink grouping (mtimes of 
 and symlinks too). Paths given with --ignore (prefixes, relative to the root) are skipped in
 both trees. Exits 1 listing the differences.
 
-Usage: compare-trees.py EXPECTED ACTUAL [--ignore PATH]... [--no-mtime]"""
+--extra-ok PATH: PATH may exist in ACTUAL only (a directory Apptainer creates when the image
+lacks it); when both trees have it, it is compared like any other entry.
+
+Usage: compare-trees.py EXPECTED ACTUAL [--ignore PATH]... [--extra-ok PATH]... [--no-mtime]"""
 import hashlib
 import os
 import stat
@@ -51,11 +54,13 @@ def describe(root, ignore, with_mtime):
 
 def main():
     args = sys.argv[1:]
-    ignore, with_mtime, positional = [], True, []
+    ignore, extra_ok, with_mtime, positional = [], set(), True, []
     while args:
         a = args.pop(0)
         if a == "--ignore":
             ignore.append(args.pop(0))
+        elif a == "--extra-ok":
+            extra_ok.add(args.pop(0))
         elif a == "--no-mtime":
             with_mtime = False
         else:
@@ -66,6 +71,8 @@ def main():
         if rel not in actual:
             problems.append(f"missing: {rel} {expected[rel]}")
         elif rel not in expected:
+            if rel in extra_ok:
+                continue
             problems.append(f"unexpected: {rel} {actual[rel]}")
         elif expected[rel] != actual[rel]:
             diff = {k: (expected[rel].get(k), actual[rel].get(k)) for k in set(expected[rel]) | set(actual[rel])

@@ -18,3 +18,16 @@ same_as_reference() {
   fi
   echo "same as reference: $sif"
 }
+
+# The partition offset of a SIF, from sifter's own JSON.
+partition_offset() {
+  "$SIFTER" inspect --json "$1" | python3 -c 'import json,sys; print([d for d in json.load(sys.stdin)["descriptors"] if d["type"]=="partition"][0]["offset"])'
+}
+
+# Paths Apptainer (and so sifter) adds to every image, left out of tree comparisons.
+# Its own files are ignored; the standard directories it creates only when missing may be
+# extra, and are compared when the image has them.
+APPTAINER_PATHS="--ignore .singularity.d --ignore singularity --ignore environment --ignore .run --ignore .exec
+  --ignore .shell --ignore .test --ignore etc/hosts --ignore etc/resolv.conf
+  --extra-ok proc --extra-ok sys --extra-ok tmp --extra-ok var --extra-ok var/tmp --extra-ok root --extra-ok home
+  --extra-ok dev --extra-ok etc"

@@ -16,7 +16,7 @@ if [ -z "${SIFTER:-}" ]; then
   export SIFTER="$root/.build/debug/sifter"
 fi
 export FIXTURES="$root/Tests/SIFTests/Fixtures"
-export COMPARE_READERS="$here/compare-readers.py"
+export COMPARE_READERS="$here/compare-readers.py" COMPARE_TREES="$here/compare-trees.py" IMAGES="$here/images"
 
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=("$here"/cases/*.sh)

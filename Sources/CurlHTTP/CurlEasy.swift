@@ -235,6 +235,9 @@ public final class CurlEasy {
     private func applyMethodAndBody() throws {
         // Each branch sets the option that defines the method last, since
         // libcurl's method options override one another.
+        // A body-less POST leaves copied POSTFIELDS behind, which would
+        // otherwise replace the read callback's body on a later POST.
+        try setPointer(CURLOPT_POSTFIELDS, nil, "CURLOPT_POSTFIELDS")
         try setString(CURLOPT_CUSTOMREQUEST, nil, "CURLOPT_CUSTOMREQUEST")
         try setLong(CURLOPT_NOBODY, 0, "CURLOPT_NOBODY")
         try setLong(CURLOPT_UPLOAD, 0, "CURLOPT_UPLOAD")

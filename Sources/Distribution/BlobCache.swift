@@ -69,6 +69,14 @@ public final class BlobCache: Sendable {
     /// the digest on the way. Returns the cached path.
     @discardableResult
     public func add(file: String, digest: Digest) throws(DistributionError) -> String {
+        do {
+            return try copyIn(file: file, digest: digest)
+        } catch let .digestMismatch(_, _, _, expected, actual) {
+            throw .cache(path: file, reason: "content has digest \(actual), not \(expected)")
+        }
+    }
+
+    private func copyIn(file: String, digest: Digest) throws(DistributionError) -> String {
         try ingest(digest, expectedSize: nil) { writer throws(DistributionError) in
             guard let input = FileHandle(forReadingAtPath: file) else { throw .io(operation: "open", path: file, errno: errno) }
             defer { try? input.close() }
@@ -85,7 +93,8 @@ public final class BlobCache: Sendable {
     }
 
     /// Writes a blob through `body` under the per-blob lock and moves it into place once its
-    /// size (when known) and digest check out. If the blob is already there (perhaps written by
+    /// size (when known) and digest check out (mismatches are thrown with empty registry and
+    /// repository, for the caller to fill in). If the blob is already there (perhaps written by
     /// another process while we waited for the lock), `body` is not called.
     func ingest(_ digest: Digest, expectedSize: Int64?, _ body: (BlobWriter) throws(DistributionError) -> Void)
         throws(DistributionError) -> String
@@ -103,12 +112,12 @@ public final class BlobCache: Sendable {
         let writer = try BlobWriter(fd: fd, path: partial, expectedSize: expectedSize)
         try body(writer)
         if let expectedSize, writer.offset != expectedSize {
-            throw .sizeMismatch(registry: "cache", repository: root, digest: digest, expected: expectedSize, actual: writer.offset)
+            throw .sizeMismatch(registry: "", repository: "", digest: digest, expected: expectedSize, actual: writer.offset)
         }
         let actual = writer.digest
         guard actual.hex == digest.hex else {
             try writer.reset()
-            throw .digestMismatch(registry: "cache", repository: root, what: "blob", expected: digest,
+            throw .digestMismatch(registry: "", repository: "", what: "blob", expected: digest,
                                   actual: (try? Digest(sha256Hex: actual.hex)) ?? digest)
         }
         // Data before name: after a crash the blob is either complete or absent.
@@ -197,7 +206,7 @@ final class BlobWriter: BodyTarget {
         if isCancelled() { throw .cancelled }
         if let expectedSize, offset + Int64(bytes.count) > expectedSize {
             // More than the descriptor says: stop now instead of filling the disk.
-            throw .sizeMismatch(registry: "cache", repository: path, digest: nil, expected: expectedSize, actual: offset + Int64(bytes.count))
+            throw .sizeMismatch(registry: "", repository: "", digest: nil, expected: expectedSize, actual: offset + Int64(bytes.count))
         }
         var done = 0
         while done < bytes.count {

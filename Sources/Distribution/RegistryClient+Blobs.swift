@@ -80,8 +80,25 @@ extension RegistryClient {
             return
         }
         var downloaded = false
-        _ = try cache.ingest(digest, expectedSize: total) { writer throws(DistributionError) in
-            downloaded = true
+        do {
+            _ = try ingest(ref, descriptor, into: cache, session: session, progress: progress, isCancelled: isCancelled) { downloaded = true }
+        } catch let .sizeMismatch(registry, _, _, expected, actual) where registry.isEmpty {
+            throw .sizeMismatch(registry: ref.registry, repository: ref.repository, digest: digest, expected: expected, actual: actual)
+        } catch let .digestMismatch(registry, _, what, expected, actual) where registry.isEmpty {
+            throw .digestMismatch(registry: ref.registry, repository: ref.repository, what: what, expected: expected, actual: actual)
+        }
+        if !downloaded { cache.markUsed(digest) }
+        progress?(BlobProgress(digest: digest, event: downloaded ? .finished : .cached, completedBytes: total, totalBytes: total))
+    }
+
+    private func ingest(
+        _ ref: ImageReference, _ descriptor: Descriptor, into cache: BlobCache, session: Session,
+        progress: (@Sendable (BlobProgress) -> Void)?, isCancelled: @escaping () -> Bool, onDownload: () -> Void
+    ) throws(DistributionError) -> String {
+        let digest = descriptor.digest
+        let total = descriptor.size
+        return try cache.ingest(digest, expectedSize: total) { writer throws(DistributionError) in
+            onDownload()
             writer.isCancelled = isCancelled
             var reported: Int64 = 0
             writer.onWrite = { offset in
@@ -106,8 +123,6 @@ extension RegistryClient {
                 restartedClean = true
             }
         }
-        if !downloaded { cache.markUsed(digest) }
-        progress?(BlobProgress(digest: digest, event: downloaded ? .finished : .cached, completedBytes: total, totalBytes: total))
     }
 
     /// Fills `writer` up to the descriptor's size, resuming after dropped connections.

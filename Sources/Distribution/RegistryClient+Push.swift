@@ -58,6 +58,8 @@ extension RegistryClient {
     /// Uploads a blob from a file: one POST + PUT up to `options.monolithicUploadLimit`,
     /// PATCH chunks above it (inclusive `Content-Range`, at least `OCI-Chunk-Min-Length`, always
     /// the newest `Location`, resuming from the server's `Range` after a failure).
+    /// A session the registry can no longer continue (distribution loses it when a response
+    /// with the newest `Location` is lost) is abandoned and the upload started once more.
     public func uploadBlob(_ ref: ImageReference, file: String, digest: Digest, size: Int64) throws(DistributionError) {
         var info = stat()
         guard stat(file, &info) == 0 else { throw .io(operation: "stat", path: file, errno: errno) }
@@ -65,6 +67,22 @@ extension RegistryClient {
             throw .sizeMismatch(registry: ref.registry, repository: ref.repository, digest: digest, expected: size, actual: Int64(info.st_size))
         }
         let session = try makeSession()
+        do {
+            try uploadOnce(ref, file: file, digest: digest, size: size, session: session)
+        } catch {
+            switch error {
+            case let .notFound(_, _, what) where what != "upload session":
+                throw error
+            case .unauthorized, .denied, .io, .cancelled, .invalidOption, .credentials, .authentication:
+                throw error
+            default:
+                session.log("upload of blob \(digest.short) failed (\(error)); starting a new upload session")
+                try uploadOnce(ref, file: file, digest: digest, size: size, session: session)
+            }
+        }
+    }
+
+    private func uploadOnce(_ ref: ImageReference, file: String, digest: Digest, size: Int64, session: Session) throws(DistributionError) {
         var start = request(.post, ref, path: "/blobs/uploads/", operation: "start upload of blob \(digest.short)", actions: Self.push)
         start.body = .bytes([])
         let opened = try session.send(start, into: BufferTarget(limit: 64 << 10))

@@ -181,7 +181,7 @@ final class Session {
             }
             let status = response.statusCode
             log("\(Self.verb(method)) \(URLRedaction.redact(url)) -> \(status)" + (response.bodyBytes > 0 ? " (\(response.bodyBytes) bytes)" : ""))
-            var result = Response(status: status, headers: response.headers, url: url, body: target.buffered)
+            let result = Response(status: status, headers: response.headers, url: url, body: target.buffered)
 
             if [301, 302, 303, 307, 308].contains(status), request.followRedirects,
                 let location = response.header("Location"), let next = URLs.resolve(location, against: url)
@@ -203,13 +203,14 @@ final class Session {
                 continue
             }
             if status == 401, sameOrigin, request.authenticate, !triedAuthentication {
-                try rollback(target, request)
                 triedAuthentication = true
                 let challenges = AuthChallenge.parse(headers: result.headerValues("WWW-Authenticate"))
                 if try client.authenticator.handle(challenges, for: request, sent: authorization, session: self) {
+                    try rollback(target, request)
                     continue
                 }
-                result.body = target.buffered
+                // Nothing better to send: the caller reports this 401 with its error body.
+                try rollback(target, request)
                 return result
             }
             if [408, 429, 500, 502, 503, 504].contains(status) {

@@ -28,14 +28,13 @@ enum URLs {
         {
             return reference
         }
-        guard let baseOrigin = origin(of: base), let schemeEnd = base.range(of: "://") else { return nil }
+        guard origin(of: base) != nil, let schemeEnd = base.range(of: "://") else { return nil }
         let scheme = String(base[..<schemeEnd.lowerBound])
         if reference.hasPrefix("//") { return scheme + ":" + reference }
         // Keep the base's authority as written (with its port) rather than the normalised origin.
         let afterScheme = base[schemeEnd.upperBound...]
         let authorityEnd = afterScheme.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? afterScheme.endIndex
         let prefix = String(base[..<authorityEnd])
-        _ = baseOrigin
         if reference.hasPrefix("/") { return prefix + reference }
         var path = String(afterScheme[authorityEnd...].prefix { $0 != "?" && $0 != "#" })
         if reference.hasPrefix("?") { return prefix + path + reference }

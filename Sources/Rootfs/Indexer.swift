@@ -30,8 +30,18 @@ final class Indexer {
         return value
     }
 
+    /// The latest time any member of the output can carry: mksquashfs's tar mode stamps the
+    /// root with SOURCE_DATE_EPOCH (or "now"), and clamps everything later to it, so this is
+    /// the value that keeps every time intact and the output reproducible.
+    private(set) lazy var latestTime: Int64 = clampedTime(nil)
+
+    private func noteTime(_ seconds: Int64?) {
+        latestTime = max(latestTime, clampedTime(seconds))
+    }
+
     /// Applies one tar member. Returns true if it was a whiteout.
     func apply(_ entry: ArchiveEntry, ref: EntryRef, layerDigest: String) throws(RootfsError) -> Bool {
+        noteTime(entry.mtime?.seconds)
         let rawPath = entry.pathnameBytes ?? []
         let fail = { (reason: String) in
             RootfsError.invalidEntry(image: self.imageName, layer: layerDigest, entry: Paths.display(rawPath), reason: reason)
@@ -174,6 +184,7 @@ final class Indexer {
 
     /// Applies one of sifter's own entries as a member of layer `ref.layer` (after the image's).
     func apply(synthetic: SyntheticEntry, ref: EntryRef) throws(RootfsError) {
+        noteTime(synthetic.mtime)
         let rawPath = Array(synthetic.path.utf8)
         let fail = { (reason: String) in
             RootfsError.invalidEntry(image: self.imageName, layer: "synthetic", entry: synthetic.path, reason: reason)

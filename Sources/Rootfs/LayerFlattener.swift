@@ -68,7 +68,7 @@ public final class LayerFlattener {
             probe = Paths.join(resolved)
         }
         return PreparedTree(
-            plan: Plan(tree: indexer.tree, layerCount: layers.count + 1), root: root,
+            plan: Plan(tree: indexer.tree, layerCount: layers.count + 1), root: root, latestTime: indexer.latestTime,
             layerSummaries: layerSummaries, warnings: warnings, probe: probe)
     }
 
@@ -133,13 +133,16 @@ public final class LayerFlattener {
 public final class PreparedTree: @unchecked Sendable {
     let plan: Plan
     public let root: RootMetadata
+    /// The latest mtime in the output: what to give mksquashfs as SOURCE_DATE_EPOCH.
+    public let latestTime: Int64
     let layerSummaries: [LayerSummary]
     let warnings: [String]
     let probe: [UInt8]?
 
-    init(plan: Plan, root: RootMetadata, layerSummaries: [LayerSummary], warnings: [String], probe: [UInt8]?) {
+    init(plan: Plan, root: RootMetadata, latestTime: Int64, layerSummaries: [LayerSummary], warnings: [String], probe: [UInt8]?) {
         self.plan = plan
         self.root = root
+        self.latestTime = latestTime
         self.layerSummaries = layerSummaries
         self.warnings = warnings
         self.probe = probe

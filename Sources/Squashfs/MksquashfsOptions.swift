@@ -8,12 +8,17 @@ public struct MksquashfsOptions: Sendable, Equatable {
     /// Compressor threads; nil lets mksquashfs use every core.
     public var processors: Int?
     /// The root directory's metadata: a tar stream's `./` entry is ignored by mksquashfs.
+    /// mksquashfs 4.5.1 honours `-root-mode` in tar mode but gives the root the owner of the
+    /// process and ignores `-root-uid/-root-gid/-root-time`; `MksquashfsProcess` therefore runs
+    /// it as root in a user namespace when sifter is not root, and sets the times below.
     public var rootMode: UInt32 = 0o755
     public var rootUID: UInt32 = 0
     public var rootGID: UInt32 = 0
-    public var rootTime: Int64?
-    /// Superblock creation time, for reproducible output.
-    public var filesystemTime: Int64?
+    /// Passed as SOURCE_DATE_EPOCH: the superblock and root directory time, and a ceiling on
+    /// every other time (so pass the latest time in the stream to change none of them).
+    /// mksquashfs gives the root min(now, SOURCE_DATE_EPOCH): only a stream with times in the
+    /// future makes the root's time depend on the clock.
+    public var sourceDateEpoch: Int64?
 
     public static let compressors: Set<String> = ["gzip", "zstd", "xz", "lz4", "lzo", "lzma"]
 
@@ -40,8 +45,6 @@ public struct MksquashfsOptions: Sendable, Equatable {
             args += ["-processors", String(processors)]
         }
         args += ["-root-mode", String(rootMode & 0o7777, radix: 8), "-root-uid", String(rootUID), "-root-gid", String(rootGID)]
-        if let rootTime { args += ["-root-time", String(max(0, rootTime))] }
-        if let filesystemTime { args += ["-mkfs-time", String(max(0, filesystemTime))] }
         return args
     }
 }

@@ -14,15 +14,31 @@ public final class MksquashfsProcess: @unchecked Sendable {
     private var stderrTail: [UInt8] = []
     private var inputClosed = false
 
+    /// Whether mksquashfs runs as root in a user namespace (see `MksquashfsOptions.rootUID`).
+    public let inUserNamespace: Bool
+
     /// Starts mksquashfs writing `output` with the partition at `offset`.
     public init(output: String, offset: Int64, options: MksquashfsOptions) throws(SquashfsError) {
-        executable = try Self.resolve(options.executable)
-        arguments = try options.arguments(output: output, offset: offset)
+        let mksquashfs = try Self.resolve(options.executable)
+        let squashArguments = try options.arguments(output: output, offset: offset)
+        if geteuid() != 0, options.rootUID == 0, options.rootGID == 0, let unshare = Self.userNamespaceRunner {
+            inUserNamespace = true
+            executable = unshare
+            arguments = ["--user", "--map-root-user", "--", mksquashfs] + squashArguments
+        } else {
+            inUserNamespace = false
+            executable = mksquashfs
+            arguments = squashArguments
+        }
         // A write into the pipe after mksquashfs has died must fail with EPIPE, which the
         // writer reports, rather than kill sifter with SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "SOURCE_DATE_EPOCH")
+        if let epoch = options.sourceDateEpoch { environment["SOURCE_DATE_EPOCH"] = String(max(0, epoch)) }
+        process.environment = environment
         process.standardInput = stdinPipe
         process.standardOutput = FileHandle.nullDevice
         process.standardError = stderrPipe
@@ -88,6 +104,20 @@ public final class MksquashfsProcess: @unchecked Sendable {
         inputClosed = true
         try? stdinPipe.fileHandleForWriting.close()
     }
+
+    /// `unshare`, when this process may create a user namespace with itself mapped to root
+    /// (Debian allows it by default; some container runtimes forbid it).
+    static let userNamespaceRunner: String? = {
+        guard let unshare = try? resolve("unshare") else { return nil }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: unshare)
+        probe.arguments = ["--user", "--map-root-user", "--", "/bin/true"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return nil }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0 ? unshare : nil
+    }()
 
     /// Finds `name` on PATH unless it is a path already.
     static func resolve(_ name: String) throws(SquashfsError) -> String {

@@ -1,7 +1,14 @@
+import ArchiveIO
 import ArgumentParser
+import CurlHTTP
+import Distribution
 import Foundation
+import Hashing
+import OCISpec
+import Rootfs
 import SIF
 import SifterCore
+import Squashfs
 
 @main
 struct Sifter: ParsableCommand {
@@ -20,13 +27,29 @@ struct Sifter: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
-        } catch let error as SIFError {
-            if case .io = error { fail(error.description, code: ExitStatus.failure) }
-            fail(error.description, code: ExitStatus.badInput)
-        } catch let error as SifterError {
-            fail(error.description, code: ExitStatus.failure)
         } catch {
-            exit(withError: error)
+            guard let (message, code) = failure(error) else { exit(withError: error) }
+            fail(message, code: code)
+        }
+    }
+
+    /// The message and exit status for an error of sifter's own modules; nil hands the error
+    /// to ArgumentParser (usage errors, --help, --version).
+    static func failure(_ error: any Error) -> (String, Int32)? {
+        switch error {
+        case let error as SIFError:
+            if case .io = error { return (error.description, ExitStatus.failure) }
+            return (error.description, ExitStatus.badInput)
+        case let error as RootfsError: return (error.description, ExitStatus.badInput)
+        case let error as BuildError: return (error.description, ExitStatus.badInput)
+        case let error as OCISpecError: return (error.description, ExitStatus.badInput)
+        case let error as SifterError: return (error.description, ExitStatus.failure)
+        case let error as SquashfsError: return (error.description, ExitStatus.failure)
+        case let error as DistributionError: return (error.description, ExitStatus.failure)
+        case let error as HashingError: return (error.description, ExitStatus.failure)
+        case let error as ArchiveError: return (error.description, ExitStatus.failure)
+        case let error as CurlError: return (error.description, ExitStatus.failure)
+        default: return nil
         }
     }
 
@@ -39,7 +62,7 @@ struct Sifter: ParsableCommand {
 /// Exit statuses documented in the README.
 enum ExitStatus {
     static let failure: Int32 = 1
-    /// The input file is not a valid SIF (damaged, truncated, wrong magic or version).
+    /// The input is invalid: a damaged SIF, a hostile or corrupt image, a digest mismatch.
     static let badInput: Int32 = 65
 }
 

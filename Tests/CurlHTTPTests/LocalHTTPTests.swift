@@ -108,6 +108,10 @@ private func timedCurl() throws -> CurlEasy {
             curl.clearRequestBody()
             curl.setMethod(.post)
             #expect(try fetch(curl).1 == "POST 0 0")
+            // A body after a body-less POST must still be sent.
+            curl.setRequestBody(size: 3, source: source([1, 2, 3]))
+            #expect(try fetch(curl).1 == "POST 3 6")
+            curl.clearRequestBody()
             curl.setMethod(.delete)
             #expect(try fetch(curl).1 == "DELETE 0 0")
             curl.setMethod(.head)

@@ -107,6 +107,7 @@ struct PullIntegrationTests {
         let image = try fixture.seed(repository: "tok/img")
         let ref = try ImageReference.parse("\(fixture.registry)/tok/img:latest")
         let log = LogSink()
+        let seeding = fixture.events(fixture.env["TOKEN_LOG"] ?? "").count  // skopeo's requests
 
         // Anonymous pull through an anonymous token, as for public GHCR images.
         let anonymous = try RegistryClient(options: Self.options(log: log))
@@ -130,7 +131,7 @@ struct PullIntegrationTests {
         let digest = try client.putManifest(resolved.manifestBytes, mediaType: MediaType.ociManifest, to: try ref.tagged("copy"))
         #expect(digest == resolved.manifestDigest)
 
-        let requests = fixture.events(fixture.env["TOKEN_LOG"] ?? "")
+        let requests = fixture.events(fixture.env["TOKEN_LOG"] ?? "").dropFirst(seeding)
         #expect(!requests.isEmpty)
         #expect(requests.allSatisfy { $0["refused"] == nil }, "token server refused a request: \(requests)")
         // One scope per parameter, never space-joined; credentials only from the client that has them.
@@ -142,6 +143,39 @@ struct PullIntegrationTests {
         // Tokens are cached: far fewer token requests than registry requests.
         #expect(requests.count <= 8, "\(requests.count) token requests")
         log.expectNoSecrets([fixture.password])
+    }
+
+    /// Credentials from a docker config.json: an `identitytoken` goes through the OAuth2
+    /// refresh-token grant (POST), a plain `auth` through Basic at the token endpoint.
+    @Test func dockerConfigCredentialsIncludingIdentityToken() throws {
+        let fixture = try RegistryFixture(mode: "token")
+        try fixture.seed(repository: "cfg/img")
+        let dir = try RegistryFixture.temporaryDirectory("docker-config")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let refresh = fixture.env["REGISTRY_REFRESH_TOKEN"] ?? ""
+        try #"{"auths": {"\#(fixture.registry)": {"identitytoken": "\#(refresh)"}}}"#.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+        let log = LogSink()
+        var options = Self.options(log: log)
+        options.credentialSources = [.dockerConfig(paths: nil)]
+        options.environment = ["DOCKER_CONFIG": dir, "HOME": dir]
+        let client = try RegistryClient(options: options)
+        let ref = try ImageReference.parse("\(fixture.registry)/cfg/img:single")
+        let seeding = fixture.events(fixture.env["TOKEN_LOG"] ?? "").count  // skopeo's requests
+        let resolved = try client.resolve(ref)
+        // Pushing needs the push grant, which only an authenticated token carries.
+        try client.putManifest(resolved.manifestBytes, mediaType: MediaType.ociManifest, to: try ref.tagged("pushed"))
+        let requests = fixture.events(fixture.env["TOKEN_LOG"] ?? "").dropFirst(seeding)
+        #expect(requests.contains { $0["oauth"]?.bool == true && $0["refused"] == nil })
+        #expect(!requests.contains { $0["basic"]?.bool == true })
+        log.expectNoSecrets([refresh])
+
+        // The same with a base64 `auth` entry: Basic at the token endpoint.
+        let auth = Data("\(fixture.user):\(fixture.password)".utf8).base64EncodedString()
+        try #"{"auths": {"http://\#(fixture.registry)/": {"auth": "\#(auth)"}}}"#.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+        try RegistryClient(options: options).putManifest(resolved.manifestBytes, mediaType: MediaType.ociManifest, to: try ref.tagged("again"))
+        let later = fixture.events(fixture.env["TOKEN_LOG"] ?? "").dropFirst(seeding + requests.count)
+        #expect(later.contains { $0["basic"]?.bool == true && $0["refused"] == nil })
+        log.expectNoSecrets([fixture.password, auth])
     }
 
     @Test func redirectedBlobsNeverReceiveAuthorization() throws {
@@ -185,6 +219,51 @@ struct PullIntegrationTests {
         #expect(Date().timeIntervalSince(started) >= 1)
         #expect(log.lines.contains { $0.contains("HTTP 429") })
         log.expectNoSecrets([fixture.password])
+    }
+
+    @Test func corruptedContentIsRefused() throws {
+        let fixture = try RegistryFixture(mode: "none")
+        let image = try fixture.seed(repository: "bad/img")
+        let direct = try RegistryClient(options: Self.options())
+        let good = try direct.resolve(try ImageReference.parse("\(fixture.registry)/bad/img:single"))
+        let front = try fixture.startFront("corrupt", ["--corrupt"])
+        let ref = try ImageReference.parse("\(front)/bad/img:single")
+        let client = try RegistryClient(options: Self.options())
+        // The manifest's Docker-Content-Digest does not match the bytes.
+        #expect { try client.fetchManifest(ref) } throws: { error in
+            guard case let DistributionError.digestMismatch(_, repository, _, expected, actual) = error else { return false }
+            return repository == "bad/img" && expected.hex == String(repeating: "0", count: 64) && actual == good.manifestDigest
+        }
+        // Blob bodies with a flipped byte never reach the cache.
+        let cacheRoot = try RegistryFixture.temporaryDirectory("corrupt-cache")
+        defer { try? FileManager.default.removeItem(atPath: cacheRoot) }
+        let cache = try BlobCache(root: cacheRoot)
+        #expect { try client.fetchBlobs(ref, good.manifest.layers, into: cache) } throws: { error in
+            guard case let DistributionError.digestMismatch(registry, _, _, _, _) = error else { return false }
+            return registry == front
+        }
+        #expect(try cache.list().isEmpty)
+        #expect(throws: DistributionError.self) { try client.fetchBlobBytes(ref, good.manifest.config) }
+        _ = image
+    }
+
+    @Test func tlsWithCAFileOrInsecure() throws {
+        let fixture = try RegistryFixture(mode: "basic", tls: true)
+        let image = try fixture.seed(repository: "tls/img")
+        let ref = try ImageReference.parse("\(fixture.registry)/tls/img:single")
+        let credential = Credential(username: fixture.user, password: fixture.password)
+        var options = Self.options(credential: credential)
+        options.plainHTTP = false
+        // Unknown CA: refused at once (not retried), and no credentials went anywhere.
+        #expect { try RegistryClient(options: options).resolve(ref) } throws: { error in
+            guard case let DistributionError.transport(_, attempts, underlying) = error else { return false }
+            return attempts == 1 && "\(underlying)".contains("https://\(fixture.registry)")
+        }
+        options.caFile = fixture.env["REGISTRY_CA"]
+        #expect(try RegistryClient(options: options).resolve(ref).manifestDigest.description == image.amd64.digest)
+        options.caFile = nil
+        options.insecure = true
+        #expect(try RegistryClient(options: options).resolve(ref).manifestDigest.description == image.amd64.digest)
     }
 
     @Test func retriesAreBounded() throws {

@@ -23,14 +23,23 @@ final class RegistryFixture: @unchecked Sendable {
         }
     }()
 
-    init(mode: String) throws {
+    init(mode: String, tls: Bool = false) throws {
         work = try Self.temporaryDirectory("registry-\(mode)")
         env = [:]
-        try Self.run(Self.scripts + "/start.sh", [mode, work])
+        var environment = ProcessInfo.processInfo.environment
+        environment["REGISTRY_TLS"] = tls ? "1" : nil
+        try Self.run(Self.scripts + "/start.sh", [mode, work], environment: environment)
         env = try Self.readEnv(work + "/env")
     }
 
-    deinit { stop() }
+    /// Stops the servers and removes the directory (storage included) unless
+    /// SIFTER_KEEP_REGISTRY is set, for looking at logs after a failure.
+    deinit {
+        stop()
+        if ProcessInfo.processInfo.environment["SIFTER_KEEP_REGISTRY"] == nil {
+            try? FileManager.default.removeItem(atPath: work)
+        }
+    }
 
     func stop() {
         _ = try? Self.run(Self.scripts + "/stop.sh", [work])

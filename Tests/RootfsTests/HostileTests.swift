@@ -129,7 +129,7 @@ import Testing
             let layer = try makeLayer([entry, file("after", "x")], packing, in: dir)
             let data = try #require(FileManager.default.contents(atPath: layer.path))
             let cut = dir.file(UUID().uuidString)
-            FileManager.default.createFile(atPath: cut, contents: data.prefix(data.count / 2))
+            _ = FileManager.default.createFile(atPath: cut, contents: data.prefix(data.count / 2))
             var truncated = layer
             truncated.path = cut
             truncated.size = Int64(data.count / 2)

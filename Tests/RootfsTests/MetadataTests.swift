@@ -71,7 +71,7 @@ import Testing
         let emptyTar = try makeLayer([], .gzip, in: dir)
         let emptyZstd = try makeLayer([], .zstd, in: dir)
         let zeroPath = dir.file("zero.tar")
-        FileManager.default.createFile(atPath: zeroPath, contents: Data())
+        _ = FileManager.default.createFile(atPath: zeroPath, contents: Data())
         let zero = try describe(tarPath: zeroPath, .tar, in: dir)
         let out = try flatten([base, emptyTar, emptyZstd, zero], in: dir)
         #expect(out.paths == ["a"])
@@ -98,7 +98,7 @@ import Testing
         let tree = dir.file("tree")
         try FileManager.default.createDirectory(atPath: tree + "/sub", withIntermediateDirectories: true)
         let sparse = tree + "/sub/sparse"
-        FileManager.default.createFile(atPath: sparse, contents: Data())
+        _ = FileManager.default.createFile(atPath: sparse, contents: Data())
         let handle = try #require(FileHandle(forWritingAtPath: sparse))
         try handle.seek(toOffset: 3 << 20)
         try handle.write(contentsOf: Data("tail".utf8))

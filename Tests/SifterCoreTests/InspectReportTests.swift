@@ -88,7 +88,7 @@ import Testing
         struct Boom: Error {}
         #expect(throws: Boom.self) {
             try AtomicOutput(destination: destination, replace: false).write { path in
-                FileManager.default.createFile(atPath: path, contents: Data([1, 2, 3]))
+                _ = FileManager.default.createFile(atPath: path, contents: Data([1, 2, 3]))
                 throw Boom()
             }
         }
@@ -96,7 +96,7 @@ import Testing
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.contains("atomic.sif.sifter-") }
         #expect(leftovers.isEmpty)
         try AtomicOutput(destination: destination, replace: false).write { path in
-            FileManager.default.createFile(atPath: path, contents: Data([4]))
+            _ = FileManager.default.createFile(atPath: path, contents: Data([4]))
         }
         defer { unlink(destination) }
         #expect(FileManager.default.contents(atPath: destination) == Data([4]))

@@ -41,8 +41,7 @@ import Testing
         try run("/bin/tar", ["--numeric-owner", "--owner=1000", "--group=1000", "-cf", scratch + "/in.tar", "-C", tree, "etc"])
         var options = MksquashfsOptions()
         options.rootMode = 0o700
-        options.rootTime = 1_000_000
-        options.filesystemTime = 1_000_000
+        options.sourceDateEpoch = 1_000_000_000
         let output = scratch + "/out.sif"
         let squash = try MksquashfsProcess(output: output, offset: 8192, options: options)
         try feed(scratch + "/in.tar", to: squash)
@@ -53,6 +52,7 @@ import Testing
         #expect(bytes[8192..<8196] == Data("hsqs".utf8))
         let listing = try run("/usr/bin/unsquashfs", ["-o", "8192", "-lln", output])
         #expect(listing.contains("drwx------ 0/0"), "root mode and owner come from the options: \(listing)")
+        #expect(listing.contains("2001-09-09"), "the root takes SOURCE_DATE_EPOCH as its time: \(listing)")
         #expect(listing.contains("1000/1000") && listing.contains("squashfs-root/etc/greeting"))
         #expect(try run("/usr/bin/unsquashfs", ["-o", "8192", "-cat", output, "etc/greeting"]) == "hello\n")
     }

@@ -7,7 +7,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 layout=$1 tag=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-python3 "$here/layers.py" "$work" "$(readlink -f /bin/dash)"
+# A static shell, so the runscript can be run in a chroot of the unpacked tree.
+python3 "$here/layers.py" "$work" /bin/busybox
 [ -d "$layout" ] || umoci init --layout "$layout"
 umoci new --image "$layout:$tag"
 for layer in layer1 layer2 layer3 layer4-empty; do

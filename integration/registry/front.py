@@ -13,6 +13,10 @@ Location URLs point back at the front), except:
             URL). If an Authorization header ever arrives at the second listener it answers 400
             and logs {"event": "authorization-leak"}: the test then fails. The second listener
             fetches the blob itself with --upstream-auth, as a storage backend would.
+--paginate-tags  GET /v2/<name>/tags/list?n=N[&last=T] answers N tags after T with a relative
+            `Link: <…>; rel="next"` (distribution 2.8 itself ignores n for tags).
+--corrupt   Blob GET bodies get their first byte flipped; manifest GETs get a wrong
+            Docker-Content-Digest header. A client must refuse both.
 --faults    Per path: the first manifest GET answers 429 with Retry-After: 1; the first blob
             GET answers 500; the second is cut in the middle (headers and half the body, then a
             TCP reset); later ones pass (Range is passed through, so a client may resume).
@@ -20,7 +24,7 @@ Location URLs point back at the front), except:
 Each decision is appended to --events as one JSON line. The listening ports go to --port-file
 as "FRONT_PORT BLOB_PORT".
 """
-import argparse, base64, http.client, json, re, secrets, socket, struct, threading
+import argparse, signal, base64, http.client, json, re, secrets, socket, struct, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs
 
@@ -35,12 +39,17 @@ class Server(ThreadingHTTPServer):
 
 
 def main():
+    # A test runner may start us with signals blocked (its threads block them and children
+    # inherit the mask); unblock so stop.sh's SIGTERM works.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
     p = argparse.ArgumentParser()
     p.add_argument("--upstream", required=True)
     p.add_argument("--port-file", required=True)
     p.add_argument("--events", required=True)
     p.add_argument("--redirect", action="store_true")
     p.add_argument("--faults", action="store_true")
+    p.add_argument("--paginate-tags", action="store_true")
+    p.add_argument("--corrupt", action="store_true")
     p.add_argument("--upstream-auth")
     args = p.parse_args()
     lock = threading.Lock()
@@ -67,10 +76,12 @@ def main():
             conn.request(method, path, body=body, headers=headers)
             return conn, conn.getresponse()
 
-        def relay(self, response, head_only=False, cut_at=None):
+        def relay(self, response, head_only=False, cut_at=None, wrong_digest=False, flip=False):
             self.send_response(response.status)
             for k, v in response.getheaders():
                 if k.lower() not in HOP:
+                    if wrong_digest and k.lower() == "docker-content-digest":
+                        v = "sha256:" + "0" * 64
                     self.send_header(k, v)
             self.end_headers()
             if head_only:
@@ -80,6 +91,8 @@ def main():
                 chunk = response.read(64 * 1024)
                 if not chunk:
                     break
+                if flip and sent == 0 and response.status == 200:
+                    chunk = bytes([chunk[0] ^ 0xFF]) + chunk[1:]
                 if cut_at is not None and sent + len(chunk) >= cut_at:
                     self.wfile.write(chunk[: cut_at - sent])
                     self.wfile.flush()
@@ -113,6 +126,32 @@ def main():
                 event(event="redirect", path=path)
                 host = "127.0.0.1:%d" % blob_server.server_address[1]
                 return self.reply(307, {}, {"Location": "http://%s/storage%s?sig=%s" % (host, path, sig)})
+            query = parse_qs(urlsplit(self.path).query)
+            if args.paginate_tags and self.command == "GET" and path.endswith("/tags/list") and "n" in query:
+                conn, response = self.upstream("GET", path, headers)
+                if response.status != 200:
+                    self.relay(response)
+                    conn.close()
+                    return
+                listing = json.loads(response.read() or b"{}")
+                conn.close()
+                tags = sorted(listing.get("tags") or [])
+                last = query.get("last", [""])[0]
+                rest = [t for t in tags if t > last]
+                n = int(query["n"][0])
+                page = rest[:n]
+                event(event="tags-page", last=last, n=n)
+                extra = {}
+                if len(rest) > n:
+                    extra["Link"] = '<%s?n=%d&last=%s>; rel="next"' % (path, n, page[-1])
+                return self.reply(response.status, {"name": listing.get("name"), "tags": page}, extra)
+            if args.faults and self.command == "PATCH" and bump("patch") == 2:
+                # The registry takes the chunk but its answer (with the newest Location) is lost.
+                conn, response = self.upstream(self.command, self.path, headers, body)
+                response.read()
+                conn.close()
+                event(event="patch-answer-lost", path=path)
+                return self.reply(500, {"errors": [{"code": "UNKNOWN", "message": "injected after the chunk was stored"}]})
             if args.faults and self.command == "GET":
                 if MANIFEST_RE.match(path) and bump("m " + path) == 1:
                     event(event="429", path=path)
@@ -132,7 +171,15 @@ def main():
                     if "Range" in self.headers:
                         event(event="range", path=path, range=self.headers["Range"])
             conn, response = self.upstream(self.command, self.path, headers, body)
-            self.relay(response, head_only=self.command == "HEAD")
+            corrupt = args.corrupt and self.command == "GET"
+            if corrupt and MANIFEST_RE.match(path):
+                event(event="wrong-digest-header", path=path)
+                self.relay(response, wrong_digest=True)
+            elif corrupt and BLOB_RE.match(path):
+                event(event="flipped", path=path)
+                self.relay(response, flip=True)
+            else:
+                self.relay(response, head_only=self.command == "HEAD")
             conn.close()
 
         do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = forward

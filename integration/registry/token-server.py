@@ -11,9 +11,12 @@ What it checks, so client bugs fail tests:
 - Basic credentials, when sent, must be right (else 401); anonymous clients get `pull` only --
   `push` is granted only with credentials (the intersection, as real token servers do);
 - a Bearer header sent to the token endpoint is refused (401), like GHCR does.
+POST /token with a form (grant_type=refresh_token|password, client_id, service, one space-joined
+scope) is the OAuth2 variant used with docker's `identitytoken`; --refresh-token is the one
+refresh token it accepts.
 Every request is appended to --log as one JSON line (scopes, whether credentials came, granted).
 """
-import argparse, base64, json, re, subprocess, sys, threading, time, uuid
+import argparse, signal, base64, json, re, subprocess, sys, threading, time, uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs
 
@@ -58,6 +61,25 @@ def make_handler(args):
             self.end_headers()
             self.wfile.write(data)
 
+        def do_POST(self):
+            if urlsplit(self.path).path != "/token":
+                return self.reply(404, {"error": "not found"})
+            length = int(self.headers.get("Content-Length") or 0)
+            form = parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
+            record = {"oauth": True, "grant": form.get("grant_type", []), "scopes": form.get("scope", [])}
+            ok = (form.get("grant_type") == ["refresh_token"] and form.get("refresh_token") == [args.refresh_token]) or \
+                 (form.get("grant_type") == ["password"] and form.get("username") == [args.user] and form.get("password") == [args.password])
+            if not form.get("client_id") or form.get("service") != [args.service]:
+                record["refused"] = "form"
+                log(record)
+                return self.reply(400, {"error": "invalid_request"})
+            if not ok:
+                record["refused"] = "credentials"
+                log(record)
+                return self.reply(401, {"error": "invalid_grant"})
+            scopes = " ".join(form.get("scope", [])).split()
+            self.grant(scopes, True, record)
+
         def do_GET(self):
             url = urlsplit(self.path)
             if url.path == "/healthz":
@@ -88,6 +110,9 @@ def make_handler(args):
                 record["refused"] = "scheme"
                 log(record)
                 return self.reply(401, {"error": "only Basic is accepted here"})
+            self.grant(scopes, authenticated, record)
+
+        def grant(self, scopes, authenticated, record):
             access = []
             for scope in scopes:
                 m = SCOPE_RE.match(scope)
@@ -118,11 +143,15 @@ def make_handler(args):
 
 
 def main():
+    # A test runner may start us with signals blocked (its threads block them and children
+    # inherit the mask); unblock so stop.sh's SIGTERM works.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
     p = argparse.ArgumentParser()
     for name in ("key", "kid", "issuer", "service", "user", "password", "log"):
         p.add_argument("--" + name, required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--expires", type=int, default=300)
+    p.add_argument("--refresh-token", default="")
     args = p.parse_args()
     server = Server(("127.0.0.1", args.port), make_handler(args))
     server.serve_forever()

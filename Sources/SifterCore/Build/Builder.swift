@@ -55,9 +55,7 @@ public struct Builder: Sendable {
         let time = options.sourceDateEpoch ?? image.config.created.flatMap(RFC3339.parse) ?? 0
         let metadata = try BuildMetadata(image: image, time: time)
         let mksquashfsVersion = try MksquashfsProcess.version(executable: options.squashfs.executable)
-        var squashOptions = options.squashfs
-        squashOptions.rootTime = time
-        squashOptions.filesystemTime = time
+        let squashOptions = options.squashfs
 
         var createOptions = CreateOptions()
         createOptions.launchScript = Layout.defaultLaunchScript

@@ -40,6 +40,7 @@ enum Squash {
         squashOptions.rootMode = prepared.root.mode | 0o200
         squashOptions.rootUID = UInt32(clamping: prepared.root.uid)
         squashOptions.rootGID = UInt32(clamping: prepared.root.gid)
+        squashOptions.sourceDateEpoch = prepared.latestTime
         let process = try MksquashfsProcess(output: output, offset: offset, options: squashOptions)
         let summary: FlattenSummary
         do {

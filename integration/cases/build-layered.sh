@@ -1,0 +1,52 @@
+# `sifter build oci:…` of the layered image (every whiteout, hardlink and special-file case):
+# the tree in the SIF equals `umoci unpack`'s (as root), objects come in Apptainer's order,
+# two builds are byte-identical, an unprivileged build gives the same file, and the runscript
+# behaves as OCI Entrypoint/Cmd say in a chroot of the unpacked tree.
+source "$(dirname "$0")/../lib.sh"
+cd "$CASE_WORK"
+"$IMAGES/make-layered.sh" layout t1 >/dev/null
+
+"$SIFTER" build oci:layout:t1 out.sif
+"$SIFTER" build oci:layout:t1 again.sif
+cmp out.sif again.sif || fail "two builds of the same digest differ"
+
+# Objects in Apptainer's order, all in group 1, and the primary partition last.
+"$SIFTOOL" list out.sif | sed -n '/^ID /,$p' | awk -F'|' 'NR>2 {gsub(/ +$/,"",$5); print $1 "|" $2 "|" $5}' | tr -s ' ' >objects.txt
+cat >expected-objects.txt <<'LIST'
+1 |1 |Def.FILE
+2 |1 |JSON.Generic
+3 |1 |JSON.Generic
+4 |1 |JSON.Generic
+5 |1 |FS (Squashfs/*System/amd64)
+LIST
+diff expected-objects.txt objects.txt || fail "objects not in Apptainer's order"
+"$SIFTER" inspect --json out.sif | python3 -c '
+import json, sys
+names = [d["name"] for d in json.load(sys.stdin)["descriptors"]]
+assert names == ["", "inspect-metadata.json", "oci-config.json", "sifter-provenance.json", ""], names'
+
+# The tree: sifter's partition against umoci unpack, as root, apart from Apptainer's files.
+offset=$(partition_offset out.sif)
+unsquashfs -q -d sifter-tree -o "$offset" out.sif >/dev/null
+umoci unpack --image layout:t1 bundle >/dev/null
+python3 "$COMPARE_TREES" bundle/rootfs sifter-tree $APPTAINER_PATHS
+
+# Apptainer's runtime files are there.
+for f in .singularity.d/actions/run .singularity.d/env/10-docker2singularity.sh .singularity.d/runscript \
+         .singularity.d/labels.json .singularity.d/Singularity; do
+  [ -f "sifter-tree/$f" ] || fail "missing /$f"
+done
+grep -qx 'eval "set ${SINGULARITY_OCI_RUN}"' sifter-tree/.singularity.d/runscript || fail "runscript lacks the eval line"
+[ "$(readlink sifter-tree/singularity)" = .singularity.d/runscript ] || fail "/singularity link"
+
+# The runscript in a chroot: Entrypoint ["/bin/sh","-c"], Cmd ['echo "hello from layered"'].
+[ "$(chroot sifter-tree /bin/sh /.singularity.d/runscript)" = "hello from layered" ] || fail "runscript without arguments"
+[ "$(chroot sifter-tree /bin/sh /.singularity.d/runscript 'echo replaced')" = "replaced" ] || fail "runscript with arguments"
+[ "$(SINGULARITY_NO_EVAL=1 chroot sifter-tree /bin/sh /.singularity.d/runscript 'echo "$0"' zero)" = "zero" ] || fail "runscript --no-eval"
+
+# Unprivileged: the same bytes, owners and devices included.
+chmod -R a+rX layout
+mkdir -m 777 unprivileged
+setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp "$SIFTER" build oci:layout:t1 unprivileged/out.sif
+cmp out.sif unprivileged/out.sif || fail "unprivileged build differs"
+echo "layered image: trees equal, reproducible, unprivileged build identical"
