@@ -17,6 +17,7 @@ if [ -z "${SIFTER:-}" ]; then
 fi
 export FIXTURES="$root/Tests/SIFTests/Fixtures"
 export COMPARE_READERS="$here/compare-readers.py" COMPARE_TREES="$here/compare-trees.py" IMAGES="$here/images"
+export REGISTRY_SCRIPTS="$here/registry"
 
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=("$here"/cases/*.sh)

@@ -35,6 +35,7 @@ public final class RegistryClient: Sendable {
     public let options: RegistryOptions
     let authenticator: Authenticator
     let scrubber = SecretScrubber()
+    private let warningsShown = Locked<Set<String>>([])
     /// Manifests above this are refused (the spec asks registries to take at least 4 MB).
     static let manifestLimit = 8 << 20
     /// Configs are read into memory; real ones are kilobytes.
@@ -48,6 +49,23 @@ public final class RegistryClient: Sendable {
             scrubber: scrubber, allowPlainHTTPCredentials: options.plainHTTP)
         for source in options.credentialSources {
             if case let .explicit(credential, _) = source { credential.secrets.forEach(scrubber.add) }
+        }
+    }
+
+    /// Passes new `Warning` header texts (code 299) to `options.warningHandler`, deduplicated.
+    func noteWarnings(_ values: [String]) {
+        guard let handler = options.warningHandler else { return }
+        for value in values {
+            let parts = value.split(separator: " ", maxSplits: 2)
+            guard parts.count == 3, parts[0] == "299" else { continue }
+            var text = String(parts[2]).trimmingCharacters(in: .whitespaces)
+            if text.hasPrefix("\""), let end = text.dropFirst().firstIndex(of: "\"") { text = String(text[text.index(after: text.startIndex)..<end]) }
+            let fresh = warningsShown.withLock { shown -> Bool in
+                guard shown.count < 10, !shown.contains(text) else { return false }
+                shown.insert(text)
+                return true
+            }
+            if fresh { handler(scrub(String(text.prefix(400)))) }
         }
     }
 

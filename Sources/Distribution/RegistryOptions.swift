@@ -32,6 +32,9 @@ public struct RegistryOptions: Sendable {
     /// Receives one line per request and retry when set (`--verbose`). Lines carry methods,
     /// redacted URLs, statuses and sizes; never a header value, token or password.
     public var logger: (@Sendable (String) -> Void)?
+    /// Receives each distinct `Warning: 299 - "…"` text a registry sends (deprecations, quota
+    /// notices), which the spec says to show to the user; at most 10 per client.
+    public var warningHandler: (@Sendable (String) -> Void)?
     /// `User-Agent` sent with every request.
     public var userAgent: String
 

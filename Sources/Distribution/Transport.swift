@@ -182,6 +182,7 @@ final class Session {
             let status = response.statusCode
             log("\(Self.verb(method)) \(URLRedaction.redact(url)) -> \(status)" + (response.bodyBytes > 0 ? " (\(response.bodyBytes) bytes)" : ""))
             let result = Response(status: status, headers: response.headers, url: url, body: target.buffered)
+            client.noteWarnings(result.headerValues("Warning"))
 
             if [301, 302, 303, 307, 308].contains(status), request.followRedirects,
                 let location = response.header("Location"), let next = URLs.resolve(location, against: url)

@@ -24,6 +24,7 @@ struct Build: ParsableCommand {
     @Option(help: "The mksquashfs to run.") var mksquashfs = "mksquashfs"
     @Flag(help: "Replace OUT.sif if it exists.") var force = false
     @Flag(help: "Print a JSON summary.") var json = false
+    @OptionGroup var registry: RegistryFlags
 
     func run() throws {
         var options = BuildOptions()
@@ -37,8 +38,12 @@ struct Build: ParsableCommand {
             guard let value = Int64(epoch) else { throw SifterError.invalidArgument("SOURCE_DATE_EPOCH \"\(epoch)\" is not a number") }
             options.sourceDateEpoch = value
         }
-        let imageSource = try SourceParser.parse(source)
         let status = StatusLine()
+        let imageSource = try SourceParser.parse(source) { reference in
+            RegistryAccess(client: try registry.client(for: reference.registry), cache: try registry.cache()) { event in
+                status.show("download \(event.digest.short): \(event.completedBytes / 1_048_576)/\(event.totalBytes / 1_048_576) MiB")
+            }
+        }
         let result = try Builder(options: options).build(source: imageSource, output: output) { event in
             switch event {
             case let .resolved(image):

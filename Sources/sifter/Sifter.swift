@@ -18,7 +18,7 @@ struct Sifter: ParsableCommand {
         commandName: "sifter",
         abstract: "Turn OCI container images into Apptainer SIF files, inspect and edit SIF files.",
         version: version,
-        subcommands: [Build.self, Inspect.self, SIFCommand.self]
+        subcommands: [Build.self, Inspect.self, Cache.self, SIFCommand.self]
     )
 
     /// Errors become a one-line message on stderr and an exit code; usage errors keep

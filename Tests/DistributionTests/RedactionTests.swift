@@ -53,4 +53,14 @@ struct RedactionTests {
         options.caFile = "/nonexistent/ca.pem"
         #expect(throws: DistributionError.self) { try RegistryClient(options: options) }
     }
+
+    @Test func warningsAreShownOnceEach() throws {
+        let seen = Locked<[String]>([])
+        var options = RegistryOptions(environment: [:])
+        options.warningHandler = { text in seen.withLock { $0.append(text) } }
+        let client = try RegistryClient(options: options)
+        client.noteWarnings([#"299 - "this API is deprecated""#, #"299 - "this API is deprecated""#, #"199 - "misc""#, "garbage"])
+        client.noteWarnings([#"299 - "quota at 90%""#])
+        #expect(seen.withLock { $0 } == ["this API is deprecated", "quota at 90%"])
+    }
 }

@@ -17,11 +17,15 @@ public struct OCILayoutSource: ImageSource {
 
     /// Parses `DIR[:TAG]` (the part after `oci:`).
     public init(spec: String, sourceText: String) {
-        if let colon = spec.lastIndex(of: ":"), !spec[spec.index(after: colon)...].contains("/") {
-            self.init(directory: String(spec[..<colon]), tag: String(spec[spec.index(after: colon)...]), sourceText: sourceText)
-        } else {
-            self.init(directory: spec, tag: nil, sourceText: sourceText)
-        }
+        let (directory, tag) = Self.split(spec)
+        self.init(directory: directory, tag: tag, sourceText: sourceText)
+    }
+
+    /// Splits `PATH[:TAG]`; a colon followed by a slash belongs to the path.
+    static func split(_ spec: String) -> (path: String, tag: String?) {
+        guard let colon = spec.firstIndex(of: ":") else { return (spec, nil) }
+        let tag = String(spec[spec.index(after: colon)...])
+        return tag.isEmpty ? (String(spec[..<colon]), nil) : (String(spec[..<colon]), tag)
     }
 
     func blobPath(_ digest: Digest) -> String { "\(directory)/blobs/sha256/\(digest.hex)" }

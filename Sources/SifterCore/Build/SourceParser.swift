@@ -1,12 +1,41 @@
+import Distribution
 import OCISpec
+
+/// What a `docker://` source needs: a client, the blob cache, and an optional progress sink.
+public struct RegistryAccess: Sendable {
+    public var client: RegistryClient
+    public var cache: BlobCache
+    public var progress: (@Sendable (BlobProgress) -> Void)?
+
+    public init(client: RegistryClient, cache: BlobCache, progress: (@Sendable (BlobProgress) -> Void)? = nil) {
+        self.client = client
+        self.cache = cache
+        self.progress = progress
+    }
+}
 
 /// Turns a SOURCE argument into an image source.
 public enum SourceParser {
-    public static func parse(_ text: String) throws -> any ImageSource {
+    /// `registry` is called only for `docker://` sources, so local builds never need one.
+    public static func parse(
+        _ text: String, registry: (ImageReference) throws -> RegistryAccess = { _ in throw BuildError.unsupportedSource("docker://") }
+    ) throws -> any ImageSource {
+        if text.hasPrefix("docker://") {
+            let reference = try ImageReference.parse(text)
+            let access = try registry(reference)
+            return RegistrySource(reference: reference, sourceText: text, client: access.client,
+                                  cache: access.cache, progress: access.progress)
+        }
         if text.hasPrefix("oci:") {
             let spec = String(text.dropFirst(4))
             guard !spec.isEmpty else { throw BuildError.unsupportedSource(text) }
             return OCILayoutSource(spec: spec, sourceText: text)
+        }
+        if text.hasPrefix("oci-archive:") {
+            return try OCIArchiveSource(spec: String(text.dropFirst("oci-archive:".count)), sourceText: text)
+        }
+        if text.hasPrefix("docker-archive:") {
+            return try DockerArchiveSource(spec: String(text.dropFirst("docker-archive:".count)), sourceText: text)
         }
         throw BuildError.unsupportedSource(text)
     }
