@@ -1,37 +1,38 @@
 #!/usr/bin/env bash
-# The main job on a built-in default. Until `sifter build` lands, this writes an
-# Apptainer-shaped SIF (definition file, JSON metadata, primary squashfs partition) with
-# `sifter sif`, shows it with `sifter inspect`, and has the reference siftool read it back.
+# The main job on a built-in default: starts a real registry (CNCF distribution) on
+# 127.0.0.1, seeds it with a small real image (busybox-based, several layers with whiteouts,
+# hardlinks and special files), converts it with `sifter build docker://…`, shows the result
+# with `sifter inspect`, has the reference siftool list it, and runs its runscript.
+# Usage: integration/demo.sh [OUT.sif]   (default ./demo.sif)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
+out=$(realpath -m "${1:-$root/demo.sif}")
 "$here/install-deps.sh"
 (cd "$root" && swift build --product sifter >&2)
 sifter="$root/.build/debug/sifter"
-out=${1:-$root/demo.sif}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '"$here/registry/stop.sh" "$work/registry" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
-mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/.singularity.d"
-printf '#!/bin/sh\necho "hello from sifter"\n' >"$work/rootfs/.singularity.d/runscript"
-chmod 755 "$work/rootfs/.singularity.d/runscript"
-echo "sifter-demo" >"$work/rootfs/etc/hostname"
-mksquashfs "$work/rootfs" "$work/root.sqfs" -noappend -quiet -no-progress -all-root >/dev/null
-printf 'bootstrap: localimage\nfrom: demo\n\n' >"$work/def"
-printf '{"data":{"attributes":{"labels":{"org.opencontainers.image.title":"sifter demo"}}},"type":"container"}' >"$work/inspect.json"
-printf '{"Cmd":["/bin/sh"]}' >"$work/oci-config.json"
+echo "== starting a registry on 127.0.0.1 and pushing the demo image with skopeo"
+"$here/registry/start.sh" none "$work/registry" >/dev/null
+# shellcheck disable=SC1091
+. "$work/registry/env"
+"$here/images/make-layered.sh" "$work/layout" demo >/dev/null
+skopeo copy -q --dest-tls-verify=false "oci:$work/layout:demo" "docker://$REGISTRY/sifter/demo:1.0"
 
-"$sifter" sif new "$out" --force --deterministic >/dev/null
-"$sifter" sif add "$out" "$work/def" --type deffile --deterministic >/dev/null
-"$sifter" sif add "$out" "$work/inspect.json" --type genericJSON --name inspect-metadata.json --deterministic >/dev/null
-"$sifter" sif add "$out" "$work/oci-config.json" --type genericJSON --name oci-config.json --deterministic >/dev/null
-"$sifter" sif add "$out" "$work/root.sqfs" --type partition --fs squashfs --part primSys --arch amd64 --deterministic >/dev/null
-"$sifter" inspect "$out"
+echo "== sifter build docker://$REGISTRY/sifter/demo:1.0 $out"
+SIFTER_CACHE_DIR="$work/cache" "$sifter" build --force --plain-http "docker://$REGISTRY/sifter/demo:1.0" "$out"
+echo
+"$sifter" inspect "$out" | sed -n '1,/^JSON.Generic object (object 2)/p' | sed '$d'
 
 bin=$("$here/build-siftool.sh")
-echo
-echo "The reference implementation reads it as:"
+echo "== the reference implementation (siftool list) reads it as"
 "$bin/siftool" list "$out"
 offset=$("$sifter" inspect --json "$out" | python3 -c 'import json,sys; print([d for d in json.load(sys.stdin)["descriptors"] if d["type"]=="partition"][0]["offset"])')
-unsquashfs -o "$offset" -cat "$out" .singularity.d/runscript
+unsquashfs -q -d "$work/tree" -o "$offset" "$out" >/dev/null
+if [ "$(id -u)" -eq 0 ]; then
+  echo "== its runscript, run in a chroot of the partition:"
+  chroot "$work/tree" /bin/sh /.singularity.d/runscript
+fi
 echo "demo: wrote $out"

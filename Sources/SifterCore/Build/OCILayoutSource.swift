@@ -64,7 +64,11 @@ public struct OCILayoutSource: ImageSource {
         if MediaType.indexTypes.contains(top.mediaType) {
             indexDigest = top.digest
             let nested = try Index.decode(try readDocument(top, what: "image index"))
-            top = try PlatformSelection.select(platform, from: nested.manifests, source: sourceText)
+            guard let chosen = nested.manifest(for: platform) else {
+                throw BuildError.noMatchingPlatform(sourceText, wanted: platform.description,
+                                                    available: nested.availablePlatforms.map(\.description))
+            }
+            top = chosen
         }
         let manifestBytes = try readDocument(top, what: "manifest")
         let manifest = try Manifest.decode(manifestBytes)
@@ -85,27 +89,5 @@ public struct OCILayoutSource: ImageSource {
             registry: nil, repository: nil, indexDigest: indexDigest, manifestDigest: top.digest, manifest: manifest,
             configDigest: manifest.config.digest, configBytes: configBytes, config: config, layers: layers
         )
-    }
-}
-
-/// Picks the manifest for a platform from an index (image-spec `image-index.md`: the first
-/// match wins; attestation entries `unknown/unknown` are never images).
-public enum PlatformSelection {
-    public static func select(_ wanted: Platform, from manifests: [Descriptor], source: String) throws -> Descriptor {
-        let images = manifests.filter { descriptor in
-            guard MediaType.manifestTypes.contains(descriptor.mediaType) else { return false }
-            return descriptor.platform.map { $0.os != "unknown" && $0.architecture != "unknown" } ?? true
-        }
-        let match = images.first { descriptor in
-            guard let platform = descriptor.platform else { return false }
-            guard platform.os == wanted.os, platform.architecture == wanted.architecture else { return false }
-            guard let variant = wanted.variant else { return true }
-            return platform.variant == nil || platform.variant == variant
-        }
-        guard let match else {
-            let available = images.compactMap { $0.platform?.description }
-            throw BuildError.noMatchingPlatform(source, wanted: wanted.description, available: available)
-        }
-        return match
     }
 }
