@@ -31,3 +31,6 @@ APPTAINER_PATHS="--ignore .singularity.d --ignore singularity --ignore environme
   --ignore .shell --ignore .test --ignore etc/hosts --ignore etc/resolv.conf
   --extra-ok proc --extra-ok sys --extra-ok tmp --extra-ok var --extra-ok var/tmp --extra-ok root --extra-ok home
   --extra-ok dev --extra-ok etc"
+
+# Note for case writers: with pipefail, `cmd | grep -q x` can fail when grep exits at its first
+# match and cmd dies of SIGPIPE; match against captured output instead: grep -q x <<<"$(cmd)".

@@ -17,5 +17,5 @@ python3 "$COMPARE_TREES" layout-tree oci-archive-tree --ignore .singularity.d/Si
 python3 "$COMPARE_TREES" layout-tree docker-archive-tree --ignore .singularity.d/Singularity --ignore .singularity.d/labels.json
 status=0; "$SIFTER" build docker-archive:image-docker.tar:no/such:tag x.sif 2>err.txt || status=$?
 [ "$status" -ne 0 ] && grep -q "example.org/layered:t1" err.txt || fail "a missing reference: $(cat err.txt)"
-ls "${TMPDIR:-/tmp}" | grep -q '^sifter-archive-' && fail "unpacked archive left behind"
+grep -q '^sifter-archive-' <<<"$(ls "${TMPDIR:-/tmp}")" && fail "unpacked archive left behind"
 echo "archives convert to the layout's tree"

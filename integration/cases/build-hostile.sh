@@ -41,7 +41,7 @@ status=0; "$SIFTER" build oci:layered:t1 broken.sif 2>err.txt || status=$?
 [ "$status" -ne 0 ] || fail "a truncated layer was accepted"
 grep -qF "sha256:$blob" err.txt || fail "error '$(cat err.txt)' does not name the layer"
 [ ! -e broken.sif ] || fail "a failed build left broken.sif"
-ls -a | grep -q 'sifter-.*\.tmp' && fail "a failed build left a temporary file"
+grep -q 'sifter-.*\.tmp' <<<"$(ls -a)" && fail "a failed build left a temporary file"
 
 # An existing output is not replaced without --force.
 status=0; "$SIFTER" build oci:layout:escape escape.sif 2>err.txt || status=$?

@@ -30,9 +30,9 @@ same_as_reference "$S"
 "$SIFTER" sif add "$S" root.sqfs --type partition --fs squashfs --part system --arch arm64 --group 2
 "$SIFTER" sif setprim 10 "$S"
 same_as_reference "$S"
-"$SIFTOOL" header "$S" | grep -Eq 'Primary Architecture: +arm64' || fail "header arch does not follow the new primary"
-"$SIFTOOL" info 4 "$S" | grep -Eq 'Partition Type: +System' || fail "old primary was not demoted"
-"$SIFTOOL" info 3 "$S" | grep -Eq 'Name: +oci-config-2.json' || fail "re-added object did not reuse slot 3"
+grep -Eq 'Primary Architecture: +arm64' <<<"$("$SIFTOOL" header "$S")" || fail "header arch does not follow the new primary"
+grep -Eq 'Partition Type: +System' <<<"$("$SIFTOOL" info 4 "$S")" || fail "old primary was not demoted"
+grep -Eq 'Name: +oci-config-2.json' <<<"$("$SIFTOOL" info 3 "$S")" || fail "re-added object did not reuse slot 3"
 
 # Every object's data, dumped by the reference, is the bytes sifter was given.
 "$SIFTOOL" dump 1 "$S" | cmp - def.txt
@@ -42,7 +42,7 @@ same_as_reference "$S"
 "$SIFTOOL" dump 10 "$S" | cmp - root.sqfs
 # The partition sifter wrote is a squashfs unsquashfs can read at its offset.
 offset=$("$SIFTER" inspect --json "$S" | python3 -c 'import json,sys; print([d for d in json.load(sys.stdin)["descriptors"] if d["id"]==10][0]["offset"])')
-unsquashfs -o "$offset" -lls "$S" | grep -q 'etc/greeting' || fail "unsquashfs cannot read the partition"
+grep -q 'etc/greeting' <<<"$(unsquashfs -o "$offset" -lls "$S")" || fail "unsquashfs cannot read the partition"
 
 # The other direction: files the reference siftool writes, sifter reads identically.
 R=reference-made.sif

@@ -14,25 +14,7 @@ enum Squash {
 
     static func run(image: ResolvedImage, metadata: BuildMetadata, output: String, offset: Int64,
                     options: MksquashfsOptions) throws -> Outcome {
-        let layers = image.layers.map { layer in
-            LayerInput(digest: layer.descriptor.digest.description, size: layer.descriptor.size,
-                       diffID: layer.diffID?.description, mediaType: layer.descriptor.mediaType, path: layer.path)
-        }
-        let synthetic = metadata.runtimeEntries.map { entry -> SyntheticEntry in
-            let kind: SyntheticEntry.Kind = switch entry.kind {
-            case let .file(bytes): .file(contents: bytes)
-            case .directory: .directory
-            case let .symlink(target): .symlink(target: target)
-            }
-            let policy: SyntheticEntry.Policy = switch entry.policy {
-            case .replace: .replace
-            case .ifMissing: .ifAbsent
-            case .ifMissingOrSymlink: .ifAbsentOrSymlink
-            }
-            return SyntheticEntry(path: entry.path, kind: kind, mode: entry.mode, mtime: metadata.time, policy: policy)
-        }
-        let flattener = LayerFlattener(layers: layers, options: FlattenOptions(
-            imageName: image.sourceText, defaultTime: metadata.time, synthetic: synthetic, probePath: "bin/sh"))
+        let flattener = makeFlattener(image: image, metadata: metadata)
         let prepared = try flattener.prepare()
 
         var squashOptions = options
@@ -51,6 +33,29 @@ enum Squash {
         }
         try process.finish()
         return Outcome(summary: summary, shellArch: summary.probeHead.flatMap(ELF.goArch))
+    }
+
+    /// The flattener for an image with Apptainer's runtime files added on top.
+    static func makeFlattener(image: ResolvedImage, metadata: BuildMetadata) -> LayerFlattener {
+        let layers = image.layers.map { layer in
+            LayerInput(digest: layer.descriptor.digest.description, size: layer.descriptor.size,
+                       diffID: layer.diffID?.description, mediaType: layer.descriptor.mediaType, path: layer.path)
+        }
+        let synthetic = metadata.runtimeEntries.map { entry -> SyntheticEntry in
+            let kind: SyntheticEntry.Kind = switch entry.kind {
+            case let .file(bytes): .file(contents: bytes)
+            case .directory: .directory
+            case let .symlink(target): .symlink(target: target)
+            }
+            let policy: SyntheticEntry.Policy = switch entry.policy {
+            case .replace: .replace
+            case .ifMissing: .ifAbsent
+            case .ifMissingOrSymlink: .ifAbsentOrSymlink
+            }
+            return SyntheticEntry(path: entry.path, kind: kind, mode: entry.mode, mtime: metadata.time, policy: policy)
+        }
+        return LayerFlattener(layers: layers, options: FlattenOptions(
+            imageName: image.sourceText, defaultTime: metadata.time, synthetic: synthetic, probePath: "bin/sh"))
     }
 }
 

@@ -1,0 +1,20 @@
+import Foundation
+import OCISpec
+
+/// `sifter export`: the flattened tree (Apptainer's files included) as one uncompressed tar,
+/// exactly the stream `build` feeds mksquashfs; for inspection and for measuring mksquashfs
+/// alone on the same input.
+public enum Exporter {
+    public static func export(source: any ImageSource, platform: Platform, output: String, replace: Bool) throws {
+        let image = try source.resolve(platform: platform)
+        let time = image.config.created.flatMap(RFC3339.parse) ?? 0
+        let metadata = try BuildMetadata(image: image, time: time)
+        let flattener = Squash.makeFlattener(image: image, metadata: metadata)
+        try AtomicOutput(destination: output, replace: replace).write { temporary in
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw SifterError.io(path: temporary, operation: "open", reason: String(cString: strerror(errno))) }
+            defer { close(fd) }
+            try flattener.write(toFileDescriptor: fd)
+        }
+    }
+}

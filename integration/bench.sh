@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Benchmark: sifter against the pipeline users run today (skopeo → umoci → mksquashfs →
+# siftool), in one run, alternating, on the same image served by a local registry. Writes
+# BENCHMARKS.md at the top of the repository. Needs root (umoci unpack keeps owners only as
+# root, debootstrap). See README, "Benchmarks".
+#   BENCH_IMAGE=full|minbase (default full: ~1.3 GiB unpacked)   BENCH_REPS=3
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+reps=${BENCH_REPS:-3}
+kind=${BENCH_IMAGE:-full}
+"$here/install-deps.sh"
+command -v debootstrap >/dev/null || { apt-get install -y -q debootstrap >/dev/null; }
+(cd "$root" && swift build -c release --product sifter >&2)
+sifter="$root/.build/release/sifter"
+bin=$("$here/build-siftool.sh")
+monitor="$here/bench/monitor.py"
+state=${SIFTER_BENCH_WORK:-$here/.work/bench}
+mkdir -p "$state"
+BENCH_IMAGE=$kind "$here/bench/make-image.sh" "$state/layout"
+
+reg=$(mktemp -d)
+runs=$(mktemp -d "${TMPDIR:-/var/tmp}/sifter-bench.XXXXXX")
+trap '"$here/registry/stop.sh" "$reg" >/dev/null 2>&1 || true; rm -rf "$reg" "$runs"' EXIT
+"$here/registry/start.sh" none "$reg" >/dev/null
+# shellcheck disable=SC1091
+. "$reg/env"
+ref="$REGISTRY/bench/image:$kind"
+skopeo copy -q --dest-tls-verify=false "oci:$state/layout:bench-$kind" "docker://$ref"
+measure() { local out=$1; shift; python3 "$monitor" --json "$out" --disk "$runs/tmp" -- "$@"; }
+
+for rep in $(seq 1 "$reps"); do
+  echo "bench: repetition $rep of $reps" >&2
+  # (a) the reference pipeline; temporary disk is everything under runs/tmp.
+  rm -rf "$runs/tmp"; mkdir -p "$runs/tmp"
+  measure "$runs/a-skopeo-$rep.json" skopeo copy -q --src-tls-verify=false "docker://$ref" "oci:$runs/tmp/layout:img"
+  measure "$runs/a-umoci-$rep.json" umoci unpack --image "$runs/tmp/layout:img" "$runs/tmp/bundle" >/dev/null
+  measure "$runs/a-mksquashfs-$rep.json" mksquashfs "$runs/tmp/bundle/rootfs" "$runs/tmp/root.sqfs" -noappend -comp gzip -quiet -no-progress
+  measure "$runs/a-siftool-$rep.json" sh -c "'$bin/siftool' new '$runs/tmp/ref.sif' && '$bin/siftool' add --datatype 4 --parttype 2 --partfs 1 --partarch 2 '$runs/tmp/ref.sif' '$runs/tmp/root.sqfs'"
+  stat -c %s "$runs/tmp/ref.sif" >"$runs/a-size-$rep"
+  # (b) sifter, cold blob cache. The cache is kept on purpose (CI caches restore it), so it is
+  # reported apart from the temporary disk, which is the run directory holding the output.
+  rm -rf "$runs/tmp" "$runs/cache"; mkdir -p "$runs/tmp"
+  SIFTER_CACHE_DIR="$runs/cache" measure "$runs/b-$rep.json" "$sifter" build --plain-http --json "docker://$ref" "$runs/tmp/out.sif" >"$runs/b-report-$rep.json"
+  stat -c %s "$runs/tmp/out.sif" >"$runs/b-size-$rep"
+  du -sb "$runs/cache" | cut -f1 >"$runs/b-cache-$rep"
+  # (c) sifter, warm blob cache.
+  rm -rf "$runs/tmp"; mkdir -p "$runs/tmp"
+  SIFTER_CACHE_DIR="$runs/cache" measure "$runs/c-$rep.json" "$sifter" build --plain-http --json "docker://$ref" "$runs/tmp/out.sif" >"$runs/c-report-$rep.json"
+  # mksquashfs alone on the very tar stream sifter feeds it.
+  SIFTER_CACHE_DIR="$runs/cache" "$sifter" export --plain-http "docker://$ref" "$runs/stream.tar"
+  measure "$runs/m-$rep.json" sh -c "mksquashfs - '$runs/tmp/alone.sqfs' -tar -noappend -quiet -no-progress -comp gzip <'$runs/stream.tar'"
+  rm -rf "$runs/cache" "$runs/stream.tar"
+done
+
+python3 "$here/bench/report.py" "$runs" "$reps" "$kind" "$ref" >"$root/BENCHMARKS.md"
+cat "$root/BENCHMARKS.md"
