@@ -283,8 +283,11 @@ final class Session {
     static func isRetryable(_ error: CurlError) -> Bool {
         guard case let .transfer(code, _, _, _) = error else { return false }
         // CURLE_COULDNT_RESOLVE_HOST 6, COULDNT_CONNECT 7, PARTIAL_FILE 18, OPERATION_TIMEDOUT 28,
-        // SSL_CONNECT_ERROR 35, GOT_NOTHING 52, SEND_ERROR 55, RECV_ERROR 56, HTTP2 16, HTTP2_STREAM 92.
-        return [6, 7, 16, 18, 28, 35, 52, 55, 56, 92].contains(code)
+        // SSL_CONNECT_ERROR 35, GOT_NOTHING 52, SEND_ERROR 55, RECV_ERROR 56, HTTP2 16, HTTP2_STREAM 92,
+        // SEND_FAIL_REWIND 65: a connection reset while an upload body was being sent makes curl
+        // want to resend on a new connection, which it cannot do without a seek callback; every
+        // attempt of ours re-opens the body, so it is a retryable connection failure too.
+        return [6, 7, 16, 18, 28, 35, 52, 55, 56, 65, 92].contains(code)
     }
 
     static func verb(_ method: HTTPMethod) -> String {

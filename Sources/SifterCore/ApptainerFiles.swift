@@ -64,20 +64,9 @@ public enum ApptainerFiles {
     }
 
     /// `/.singularity.d/runscript` for an OCI Entrypoint and Cmd, with Apptainer's semantics.
+    /// The same body as the definition file's %runscript, so the two cannot drift apart.
     public static func runscript(entrypoint: [String], cmd: [String]) -> String {
-        let template = RuntimeFiles.files["runscript.template"] ?? ""
-        var text = "#!/bin/sh\n"
-        text += "OCI_ENTRYPOINT='\(ShellQuoting.singleQuoteEscaped(ShellQuoting.argsQuoted(entrypoint)))'\n"
-        text += "OCI_CMD='\(ShellQuoting.singleQuoteEscaped(ShellQuoting.argsQuoted(cmd)))'\n"
-        text += template
-            .replacingEvery("@PREPEND_CMD@\n", with: prependLines(cmd, indent: "            "))
-            .replacingEvery("@PREPEND_ENTRYPOINT@\n", with: prependLines(entrypoint, indent: "        "))
-        return text
-    }
-
-    /// `set -- 'arg' "$@"` lines, last argument first, so that they prepend in order.
-    static func prependLines(_ arguments: [String], indent: String) -> String {
-        arguments.reversed().map { "\(indent)set -- '\(ShellQuoting.singleQuoteEscaped($0))' \"$@\"\n" }.joined()
+        "#!/bin/sh\n" + DefinitionWriter.runscriptBody(entrypoint: entrypoint, cmd: cmd)
     }
 
     /// `/.singularity.d/env/10-docker2singularity.sh`: PATH is forced, every other variable is a

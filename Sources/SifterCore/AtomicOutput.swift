@@ -6,6 +6,14 @@ public struct AtomicOutput: Sendable {
     public let destination: String
     public let temporaryPath: String
 
+    /// Temporary files currently being written, so an interrupted run can remove them.
+    private static let pending = PendingPaths()
+
+    /// Removes every temporary file still being written (from a signal handler's queue).
+    public static func discardAllPending() {
+        for path in pending.drain() { unlink(path) }
+    }
+
     /// Fails when the destination exists and `replace` is false.
     public init(destination: String, replace: Bool) throws {
         if !replace, FileManager.default.fileExists(atPath: destination) {
@@ -33,6 +41,8 @@ public struct AtomicOutput: Sendable {
 
     /// Runs `body` on the temporary path, then commits; discards on any error.
     public func write<T>(_ body: (String) throws -> T) throws -> T {
+        Self.pending.insert(temporaryPath)
+        defer { Self.pending.remove(temporaryPath) }
         do {
             let result = try body(temporaryPath)
             try commit()
@@ -40,6 +50,20 @@ public struct AtomicOutput: Sendable {
         } catch {
             discard()
             throw error
+        }
+    }
+}
+
+final class PendingPaths: @unchecked Sendable {
+    private let lock = NSLock()
+    private var paths: Set<String> = []
+
+    func insert(_ path: String) { lock.withLock { _ = paths.insert(path) } }
+    func remove(_ path: String) { lock.withLock { _ = paths.remove(path) } }
+    func drain() -> Set<String> {
+        lock.withLock {
+            defer { paths.removeAll() }
+            return paths
         }
     }
 }

@@ -18,12 +18,14 @@ struct Sifter: ParsableCommand {
         commandName: "sifter",
         abstract: "Turn OCI container images into Apptainer SIF files, inspect and edit SIF files.",
         version: version,
-        subcommands: [Build.self, Inspect.self, Cache.self, SIFCommand.self]
+        subcommands: [Build.self, Def.self, Inspect.self, Export.self, Verify.self, Cache.self, SIFCommand.self, Push.self, Pull.self, Convert.self]
     )
 
     /// Errors become a one-line message on stderr and an exit code; usage errors keep
     /// ArgumentParser's own handling (exit 64).
     static func main() {
+        let interruption = Self.cleanUpOnInterrupt()
+        defer { withExtendedLifetime(interruption) {} }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -43,6 +45,7 @@ struct Sifter: ParsableCommand {
         case let error as RootfsError: return (error.description, ExitStatus.badInput)
         case let error as BuildError: return (error.description, ExitStatus.badInput)
         case let error as OCISpecError: return (error.description, ExitStatus.badInput)
+        case let error as PublishError: return (error.description, error.isBadInput ? ExitStatus.badInput : ExitStatus.failure)
         case let error as SifterError: return (error.description, ExitStatus.failure)
         case let error as SquashfsError: return (error.description, ExitStatus.failure)
         case let error as DistributionError: return (error.description, ExitStatus.failure)
@@ -50,6 +53,22 @@ struct Sifter: ParsableCommand {
         case let error as ArchiveError: return (error.description, ExitStatus.failure)
         case let error as CurlError: return (error.description, ExitStatus.failure)
         default: return nil
+        }
+    }
+
+    /// On SIGINT or SIGTERM, removes the temporary output being written (mksquashfs, in the
+    /// same process group, gets the terminal's SIGINT itself) and exits 130 / 143.
+    static func cleanUpOnInterrupt() -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                AtomicOutput.discardAllPending()
+                FileHandle.standardError.write(Data("\nsifter: interrupted; nothing was written\n".utf8))
+                Foundation.exit(128 + number)
+            }
+            source.resume()
+            return source
         }
     }
 

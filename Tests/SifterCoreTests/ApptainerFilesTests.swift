@@ -25,6 +25,9 @@ import Testing
         Case(name: "neither, args", entrypoint: [], cmd: [], args: ["printf", "%s", "z"], expected: "z"),
         Case(name: "metadata cannot inject", entrypoint: ["printf", "%s|"], cmd: ["$(touch INJECTED)", "`touch INJECTED`", "'; touch INJECTED; '", "\"\\"], args: [],
              expected: "$(touch INJECTED)|`touch INJECTED`|'; touch INJECTED; '|\"\\|"),
+        // A template placeholder inside metadata must stay text (it once got the entrypoint pasted in).
+        Case(name: "placeholder text in cmd", entrypoint: ["printf", "%s|", "; touch INJECTED; "], cmd: ["@PREPEND_ENTRYPOINT@\n"], args: [],
+             expected: "; touch INJECTED; |@PREPEND_ENTRYPOINT@\n|"),
     ]
 
     func run(_ script: String, args: [String], noEval: Bool) throws -> (String, Bool) {

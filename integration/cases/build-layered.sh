@@ -10,7 +10,8 @@ cd "$CASE_WORK"
 "$SIFTER" build oci:layout:t1 again.sif
 cmp out.sif again.sif || fail "two builds of the same digest differ"
 
-# Objects in Apptainer's order, all in group 1, and the primary partition last.
+# Objects in Apptainer's order, all in group 1, the primary partition, then sifter's integrity
+# record (appended after the partition once its digest is known).
 "$SIFTOOL" list out.sif | sed -n '/^ID /,$p' | awk -F'|' 'NR>2 {gsub(/ +$/,"",$5); print $1 "|" $2 "|" $5}' | tr -s ' ' >objects.txt
 cat >expected-objects.txt <<'LIST'
 1 |1 |Def.FILE
@@ -18,12 +19,13 @@ cat >expected-objects.txt <<'LIST'
 3 |1 |JSON.Generic
 4 |1 |JSON.Generic
 5 |1 |FS (Squashfs/*System/amd64)
+6 |1 |JSON.Generic
 LIST
 diff expected-objects.txt objects.txt || fail "objects not in Apptainer's order"
 "$SIFTER" inspect --json out.sif | python3 -c '
 import json, sys
 names = [d["name"] for d in json.load(sys.stdin)["descriptors"]]
-assert names == ["", "inspect-metadata.json", "oci-config.json", "sifter-provenance.json", ""], names'
+assert names == ["", "inspect-metadata.json", "oci-config.json", "sifter-provenance.json", "", "sifter-integrity.json"], names'
 
 # The tree: sifter's partition against umoci unpack, as root, apart from Apptainer's files.
 offset=$(partition_offset out.sif)

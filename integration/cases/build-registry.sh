@@ -20,7 +20,7 @@ grep -qF "$REGISTRY_PASSWORD" build.json build.log && fail "the password appears
 unsquashfs -q -d remote-tree -o "$(partition_offset remote.sif)" remote.sif >/dev/null
 unsquashfs -q -d local-tree -o "$(partition_offset local.sif)" local.sif >/dev/null
 python3 "$COMPARE_TREES" local-tree remote-tree --ignore .singularity.d/Singularity --ignore .singularity.d/labels.json
-grep -q "from: $REGISTRY/test/layered:t1@sha256:" <<<"$("$SIFTER" inspect remote.sif)" || fail "definition file does not pin the digest"
+grep -q "From: $REGISTRY/test/layered:t1@sha256:" <<<"$("$SIFTER" inspect remote.sif)" || fail "definition file does not pin the digest"
 
 # Every layer is in the cache; a second build (pinned by digest) reuses it.
 digest=$(python3 -c 'import json; print(json.load(open("build.json"))["manifestDigest"])')

@@ -19,7 +19,7 @@ public struct BuildMetadata: Sendable {
 
     public init(image: ResolvedImage, time: Int64) throws {
         self.time = time
-        definition = "bootstrap: \(image.bootstrap)\nfrom: \(image.reference)@\(image.manifestDigest)\n\n"
+        definition = DefinitionFile(image: image, options: DefinitionOptions(pinned: true, applyWorkingDir: false)).text
         var labels = image.config.config?.Labels ?? [:]
         let created = UnixTime.iso8601(time)
         // Build labels win over image labels with the same key, as in Apptainer.

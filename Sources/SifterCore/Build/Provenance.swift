@@ -6,12 +6,15 @@ struct ProvenanceDocument: Sendable {
     let options: BuildOptions
     let mksquashfsVersion: String
     var mksquashfsArguments: [String]
+    /// The build's fixed time (SOURCE_DATE_EPOCH or the image's `created`), for `verify --rebuild`.
+    let time: Int64
 
-    init(image: ResolvedImage, options: BuildOptions, mksquashfsVersion: String, mksquashfsArguments: [String]) {
+    init(image: ResolvedImage, options: BuildOptions, mksquashfsVersion: String, mksquashfsArguments: [String], time: Int64) {
         self.image = image
         self.options = options
         self.mksquashfsVersion = mksquashfsVersion
         self.mksquashfsArguments = mksquashfsArguments
+        self.time = time
     }
 
     func encoded() -> [UInt8] {
@@ -39,6 +42,16 @@ struct ProvenanceDocument: Sendable {
             ("sifterVersion", .string(BuildMetadata.sifterVersion)),
             ("mksquashfsVersion", .string(mksquashfsVersion)),
             ("mksquashfsArguments", .array(arguments.map { .string($0) })),
+            // What `sifter verify --rebuild` needs to repeat the build (RecordedProvenance reads
+            // it), and the name of the integrity record the builder appends after the partition.
+            ("build", .object([
+                ("platform", .string(options.platform.description)),
+                ("compression", .string(options.squashfs.compression)),
+                ("blockSize", options.squashfs.blockSize.map { .int(Int64($0)) } ?? .null),
+                ("processors", options.squashfs.processors.map { .int(Int64($0)) } ?? .null),
+                ("time", .int(time)),
+            ])),
+            ("integrity", .string(IntegrityRecord.objectName)),
         ])
         return Array(document.rendered(indentString: "").utf8)
     }

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Distribution
+import Foundation
+import OCISpec
+import SifterCore
+
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Build a SIF from an image and push it as an ORAS artifact, skipping both when nothing changed.",
+        discussion: """
+        SOURCE is as for `build`. The source's manifest digest is resolved first (one manifest \
+        request, no layers); when DEST already holds a SIF whose annotations record that digest \
+        and the same build options, nothing is built or uploaded (missing extra tags are pointed \
+        at it). --force rebuilds. Credentials given with -u/--password-stdin or SIFTER_USERNAME/\
+        SIFTER_PASSWORD go to DEST's registry only; the source registry gets --source-username \
+        with SIFTER_SOURCE_PASSWORD, or docker config.
+        """
+    )
+
+    @Argument(help: "The image to convert.") var source: String
+    @Argument(help: "oras://REGISTRY/REPOSITORY[:TAG].") var destination: String
+    @Option(help: "Platform to pick from a multi-platform image (os/arch[/variant]; default: this machine's).") var platform: String?
+    @Option(help: "Squashfs compression: gzip (Apptainer's default), zstd, xz, lz4, lzo.") var compression = "gzip"
+    @Option(help: "Squashfs block size in bytes (default 131072).") var blockSize: Int?
+    @Option(help: "Compressor threads (default: all cores).") var processors: Int?
+    @Option(help: "The mksquashfs to run.") var mksquashfs = "mksquashfs"
+    @Option(help: "Keep the built SIF at this path (default: a scratch file, removed).") var output: String?
+    @Flag(help: "Build and push even when DEST is up to date (and replace --output).") var force = false
+    @Option(help: "User name for the source registry (password from SIFTER_SOURCE_PASSWORD).") var sourceUsername: String?
+    @OptionGroup var tagging: TagFlags
+    @OptionGroup var outputs: PublishOutputFlags
+    @OptionGroup var registry: RegistryFlags
+
+    func run() throws {
+        do {
+            var options = BuildOptions()
+            if let platform { options.platform = try Platform(parsing: platform) }
+            options.squashfs.compression = compression
+            options.squashfs.blockSize = blockSize
+            options.squashfs.processors = processors
+            options.squashfs.executable = mksquashfs
+            if let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"] {
+                guard let value = Int64(epoch) else { throw SifterError.invalidArgument("SOURCE_DATE_EPOCH \"\(epoch)\" is not a number") }
+                options.sourceDateEpoch = value
+            }
+            let target = try PushTarget(parsing: destination, tags: tagging.tag, semver: tagging.semver)
+            let destinationClient = try tagging.client(try registry.client(for: target.repository.registry))
+            var sourceClient: RegistryClient?
+            let status = StatusLine()
+            let imageSource = try SourceParser.parse(source) { reference in
+                let client = try self.sourceClient(for: reference.registry, like: destinationClient)
+                sourceClient = client
+                return RegistryAccess(client: client, cache: try registry.cache()) { event in
+                    status.show("download \(event.digest.short): \(event.completedBytes / 1_048_576)/\(event.totalBytes / 1_048_576) MiB")
+                }
+            }
+            let converter = Converter(source: imageSource, sourceText: source, sourceClient: sourceClient,
+                                      destination: destinationClient, options: options)
+            let result = try converter.convert(to: target, annotations: try tagging.annotationMap(), output: output, force: force) { event in
+                switch event {
+                case let .sourceDigest(digest): status.show("\(source): \(digest.short)")
+                case let .build(.resolved(image)): status.show("\(image.sourceText): \(image.layers.count) layers, \(image.platform)")
+                case let .build(.stage(name)): status.show("\(name)…")
+                case let .push(.uploading(digest, size)): status.show("upload \(digest.short): \(ByteCount.text(size))…")
+                case .upToDate, .push: break
+                }
+            }
+            status.clear()
+            if result.skipped, !outputs.json {
+                printOut("\(target.repository.name):\(target.tags[0]) is up to date (built from the same source digest with the same options): nothing built or uploaded\n")
+            }
+            try outputs.report(result, verb: result.skipped ? "up to date:" : "converted and pushed")
+        }
+    }
+
+    /// Its own client for the source registry: the destination's connection settings, the
+    /// source's own credentials first. The destination's explicit and environment
+    /// credentials are bound to the destination's registry, so they reach the source only
+    /// when both are the same registry.
+    func sourceClient(for registryName: String, like destination: RegistryClient) throws -> RegistryClient {
+        var options = destination.options
+        if let sourceUsername {
+            guard let password = ProcessInfo.processInfo.environment["SIFTER_SOURCE_PASSWORD"] else {
+                throw SifterError.invalidArgument("--source-username needs SIFTER_SOURCE_PASSWORD")
+            }
+            options.credentialSources.insert(.explicit(Credential(username: sourceUsername, password: password), registries: [registryName]), at: 0)
+        }
+        return try RegistryClient(options: options)
+    }
+}
