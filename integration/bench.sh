@@ -28,6 +28,9 @@ trap '"$here/registry/stop.sh" "$reg" >/dev/null 2>&1 || true; rm -rf "$reg" "$r
 ref="$REGISTRY/bench/image:$kind"
 skopeo copy -q --dest-tls-verify=false "oci:$state/layout:bench-$kind" "docker://$ref"
 measure() { local out=$1; shift; python3 "$monitor" --json "$out" --disk "$runs/tmp" -- "$@"; }
+# (d) needs the destination to hold the result already: one untimed convert first.
+SIFTER_CACHE_DIR="$runs/convert-cache" "$sifter" convert --plain-http "docker://$ref" "oras://$REGISTRY/bench/sif:$kind" >/dev/null
+rm -rf "$runs/convert-cache"
 
 for rep in $(seq 1 "$reps"); do
   echo "bench: repetition $rep of $reps" >&2
@@ -47,10 +50,22 @@ for rep in $(seq 1 "$reps"); do
   # (c) sifter, warm blob cache.
   rm -rf "$runs/tmp"; mkdir -p "$runs/tmp"
   SIFTER_CACHE_DIR="$runs/cache" measure "$runs/c-$rep.json" "$sifter" build --plain-http --json "docker://$ref" "$runs/tmp/out.sif" >"$runs/c-report-$rep.json"
+  # (e) push of the SIF to a fresh repository, against curl -T of the same file (POST, then
+  # one monolithic PUT of the blob) to another fresh repository of the same registry.
+  measure "$runs/e-$rep.json" "$sifter" push --plain-http "$runs/tmp/out.sif" "oras://$REGISTRY/bench/push-$rep:$kind" >/dev/null
+  digest=sha256:$(sha256sum "$runs/tmp/out.sif" | cut -d' ' -f1)
+  location=$(curl -s -D - -o /dev/null -X POST "http://$REGISTRY/v2/bench/curl-$rep/blobs/uploads/" | tr -d '\r' | awk 'tolower($1)=="location:" {print $2}')
+  case $location in http*) ;; *) location="http://$REGISTRY$location" ;; esac
+  measure "$runs/f-$rep.json" curl -sf -o /dev/null -T "$runs/tmp/out.sif" "$location&digest=$digest"
   # mksquashfs alone on the very tar stream sifter feeds it.
+  rm -rf "$runs/tmp"; mkdir -p "$runs/tmp"
   SIFTER_CACHE_DIR="$runs/cache" "$sifter" export --plain-http "docker://$ref" "$runs/stream.tar"
   measure "$runs/m-$rep.json" sh -c "mksquashfs - '$runs/tmp/alone.sqfs' -tar -noappend -quiet -no-progress -comp gzip <'$runs/stream.tar'"
   rm -rf "$runs/cache" "$runs/stream.tar"
+  # (d) convert when the destination already holds the result: no build, no upload.
+  SIFTER_CACHE_DIR="$runs/cache-d" measure "$runs/d-$rep.json" "$sifter" convert --plain-http "docker://$ref" "oras://$REGISTRY/bench/sif:$kind" >"$runs/d-out-$rep"
+  grep -q "up to date" "$runs/d-out-$rep" || { echo "bench: convert did not skip" >&2; exit 1; }
+  rm -rf "$runs/cache-d"
 done
 
 python3 "$here/bench/report.py" "$runs" "$reps" "$kind" "$ref" >"$root/BENCHMARKS.md"

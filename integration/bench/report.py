@@ -38,6 +38,9 @@ a = [reference(r) for r in range(1, reps + 1)]
 b = [single("b", r) for r in range(1, reps + 1)]
 c = [single("c", r) for r in range(1, reps + 1)]
 m = [single("m", r) for r in range(1, reps + 1)]
+d = [single("d", r) for r in range(1, reps + 1)]
+e = [single("e", r) for r in range(1, reps + 1)]
+f = [single("f", r) for r in range(1, reps + 1)]
 sif_mb = median([int(open(os.path.join(runs, f"b-size-{r}")).read()) / 1e6 for r in range(1, reps + 1)])
 ref_sif_mb = median([int(open(os.path.join(runs, f"a-size-{r}")).read()) / 1e6 for r in range(1, reps + 1)])
 cache_mb = median([int(open(os.path.join(runs, f"b-cache-{r}")).read()) / 1e6 for r in range(1, reps + 1)])
@@ -47,10 +50,12 @@ def med(rows, key):
     return median([row[key] for row in rows])
 
 
-def line(name, rows):
+def line(name, rows, conversion=True):
     wall = med(rows, "wall")
-    return (f"| {name} | {wall:.1f} s | {wall / med(a, 'wall'):.2f}× | {med(rows, 'cpu'):.1f} s | "
-            f"{med(rows, 'self'):.0f} MB | {med(rows, 'tree'):.0f} MB | {med(rows, 'disk'):.0f} MB |")
+    ratio = f"{wall / med(a, 'wall'):.2f}×" if conversion else "–"
+    disk = f"{med(rows, 'disk'):.0f} MB" if conversion else "–"
+    return (f"| {name} | {wall:.2f} s | {ratio} | {med(rows, 'cpu'):.1f} s | "
+            f"{med(rows, 'self'):.0f} MB | {med(rows, 'tree'):.0f} MB | {disk} |")
 
 
 cpu_model = "unknown"
@@ -65,7 +70,7 @@ mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 
 timings = [load(f"b-report-{r}.json")["timings"] for r in range(1, reps + 1)]
 stage = lambda name: median([t.get(name, 0) for t in timings])
-squash_wall = stage("flatten+squash")
+squash_wall = stage("squash")
 mksquashfs_cpu = median([row["child"].get("mksquashfs", 0) for row in b])
 cores = os.cpu_count() or 1
 
@@ -83,6 +88,9 @@ Reference SIF {ref_sif_mb:.0f} MB; sifter's SIF {sif_mb:.0f} MB (both gzip, 128 
 {line("(b) sifter build, cold blob cache", b)}
 {line("(c) sifter build, warm blob cache", c)}
 {line("mksquashfs alone on sifter's tar stream", m)}
+{line("(d) sifter convert, destination up to date", d, False)}
+{line("(e) sifter push of the SIF", e, False)}
+{line("curl -T of the same file (one PUT)", f, False)}
 
 (a) in steps (median wall): {", ".join(f"{k} {median([r['steps'][k] for r in a]):.1f} s" for k in a[0]['steps'])}.
 Temporary disk of (b) and (c) is the directory holding the output (the SIF is the only file written there);
@@ -90,10 +98,13 @@ the blob cache, kept between runs on purpose, held {cache_mb:.0f} MB after (b).
 
 Targets (issue 9): (b) ≤ 0.75× (a): {med(b, 'wall') / med(a, 'wall'):.2f}×; (b) ≤ 1.05× mksquashfs alone:
 {med(b, 'wall') / med(m, 'wall'):.2f}×; temporary disk ≤ 1.1× the SIF: {med(b, 'disk') / sif_mb:.2f}×;
-sifter process RSS ≤ 150 MB: {med(b, 'self'):.0f} MB.
+sifter process RSS ≤ 150 MB: {med(b, 'self'):.0f} MB; (d) ≤ 1 s: {med(d, 'wall'):.2f} s;
+(e) ≥ 0.8× curl's throughput: {med(f, 'wall') / med(e, 'wall'):.2f}× ({sif_mb / med(e, 'wall'):.0f} MB/s against
+{sif_mb / med(f, 'wall'):.0f} MB/s).
 
-Where (b)'s time goes (median): resolve and download {stage('resolve'):.1f} s; pass 1 over the layers
-(decompression, digests, index) {stage('prepare'):.1f} s; pass 2 streamed into mksquashfs {squash_wall:.1f} s,
+Where (b)'s time goes (median): resolve and download {stage('resolve+download'):.1f} s; metadata and layout
+{stage('prepare'):.1f} s; pass 1 over the layers (decompression, digests, index; mksquashfs not started yet)
+{stage('index'):.1f} s; pass 2 streamed into mksquashfs {squash_wall:.1f} s,
 during which mksquashfs used {mksquashfs_cpu:.1f} s of CPU ({100 * mksquashfs_cpu / max(squash_wall * cores, 1e-9):.0f}%
 of {cores} cores, the rest idle waiting for input); SIF assembly {stage('sif'):.1f} s.
 """)

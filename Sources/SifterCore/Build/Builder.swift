@@ -50,7 +50,7 @@ public struct Builder: Sendable {
     public func build(source: any ImageSource, output: String, events: @Sendable (BuildEvent) -> Void = { _ in }) throws -> BuildResult {
         let clock = StageClock()
         let image = try source.resolve(platform: options.platform)
-        clock.lap("resolve")
+        clock.lap("resolve+download")
         events(.resolved(image))
         let time = options.sourceDateEpoch ?? image.config.created.flatMap(RFC3339.parse) ?? 0
         let metadata = try BuildMetadata(image: image, time: time)
@@ -91,8 +91,9 @@ public struct Builder: Sendable {
             }
             clock.lap("prepare")
             events(.stage("squash"))
-            let squashed = try Squash.run(image: image, metadata: metadata, output: temporary, offset: offset, options: squashOptions)
-            clock.lap("flatten+squash")
+            let squashed = try Squash.run(image: image, metadata: metadata, output: temporary, offset: offset,
+                                          options: squashOptions) { clock.lap("index") }
+            clock.lap("squash")
 
             let partitionSize = try fileSize(temporary) - offset
             let arch = squashed.shellArch.flatMap { Arch(goName: $0) } ?? Arch(goName: image.config.architecture)

@@ -12,10 +12,13 @@ enum Squash {
         var shellArch: String?
     }
 
+    /// `indexed` is called between the passes: pass 1 (every layer read, verified and indexed)
+    /// is done, pass 2 (streaming into mksquashfs) about to start.
     static func run(image: ResolvedImage, metadata: BuildMetadata, output: String, offset: Int64,
-                    options: MksquashfsOptions) throws -> Outcome {
+                    options: MksquashfsOptions, indexed: () -> Void = {}) throws -> Outcome {
         let flattener = makeFlattener(image: image, metadata: metadata)
         let prepared = try flattener.prepare()
+        indexed()
 
         var squashOptions = options
         // Apptainer adds u+w to a root directory that lacks it.
