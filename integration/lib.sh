@@ -34,3 +34,13 @@ APPTAINER_PATHS="--ignore .singularity.d --ignore singularity --ignore environme
 
 # Note for case writers: with pipefail, `cmd | grep -q x` can fail when grep exits at its first
 # match and cmd dies of SIGPIPE; match against captured output instead: grep -q x <<<"$(cmd)".
+
+# Starts integration/registry/logging-proxy.py in front of $REGISTRY, logging one
+# "METHOD PATH STATUS" line per request to $CASE_WORK/requests.log, and sets $proxy to its
+# address. Its pid joins reg/pids, so stopping the registry stops it too.
+start_logging_proxy() {
+  python3 "$REGISTRY_SCRIPTS/logging-proxy.py" "$REGISTRY" "$CASE_WORK/requests.log" "$CASE_WORK/proxy.port" &
+  echo $! >>"$CASE_WORK/reg/pids"
+  for _ in $(seq 50); do [ -s "$CASE_WORK/proxy.port" ] && break; sleep 0.1; done
+  proxy=127.0.0.1:$(cat "$CASE_WORK/proxy.port")
+}

@@ -20,6 +20,16 @@ grep -qF "$REGISTRY_PASSWORD" build.json build.log && fail "the password appears
 unsquashfs -q -d remote-tree -o "$(partition_offset remote.sif)" remote.sif >/dev/null
 unsquashfs -q -d local-tree -o "$(partition_offset local.sif)" local.sif >/dev/null
 python3 "$COMPARE_TREES" local-tree remote-tree --ignore .singularity.d/Singularity --ignore .singularity.d/labels.json
+# The same image with zstd layers (recompressed by skopeo; a copy straight into the registry
+# would reuse the gzip blobs already there).
+skopeo copy -q --dest-compress-format zstd oci:layout:t1 oci:zstd-layout:t1
+skopeo copy -q --dest-tls-verify=false --dest-creds "$REGISTRY_USER:$REGISTRY_PASSWORD" \
+  oci:zstd-layout:t1 "docker://$REGISTRY/test/layered-zstd:t1"
+printf '%s' "$REGISTRY_PASSWORD" | "$SIFTER" build --plain-http -u "$REGISTRY_USER" --password-stdin \
+  "docker://$REGISTRY/test/layered-zstd:t1" zstd.sif >/dev/null
+grep -q 'tar+zstd' <<<"$("$SIFTER" inspect zstd.sif)" || fail "the registry copy has no zstd layers"
+unsquashfs -q -d zstd-tree -o "$(partition_offset zstd.sif)" zstd.sif >/dev/null
+python3 "$COMPARE_TREES" local-tree zstd-tree --ignore .singularity.d/Singularity --ignore .singularity.d/labels.json
 grep -q "From: $REGISTRY/test/layered:t1@sha256:" <<<"$("$SIFTER" inspect remote.sif)" || fail "definition file does not pin the digest"
 
 # Every layer is in the cache; a second build (pinned by digest) reuses it.

@@ -13,40 +13,7 @@ export SIFTER_CACHE_DIR=$CASE_WORK/cache
 "$IMAGES/make-layered.sh" layout t1 >/dev/null
 skopeo copy -q --dest-tls-verify=false --dest-creds "$REGISTRY_USER:$REGISTRY_PASSWORD" oci:layout:t1 "docker://$REGISTRY/test/layered:t1"
 
-cat >proxy.py <<'PY'
-import http.client, sys, threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-upstream, log, portfile = sys.argv[1], sys.argv[2], sys.argv[3]
-HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailers", "upgrade", "proxy-authorization", "proxy-authenticate"}
-lock = threading.Lock()
-class P(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *a): pass
-    def go(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n else None
-        conn = http.client.HTTPConnection(upstream, timeout=120)
-        conn.request(self.command, self.path, body=body, headers={k: v for k, v in self.headers.items() if k.lower() not in HOP})
-        r = conn.getresponse()
-        data = r.read()
-        with lock, open(log, "a") as f:
-            f.write("%s %s %d\n" % (self.command, self.path.split("?")[0], r.status))
-        self.send_response(r.status)
-        for k, v in r.getheaders():
-            if k.lower() not in HOP and k.lower() != "content-length": self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD": self.wfile.write(data)
-        conn.close()
-    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = go
-s = ThreadingHTTPServer(("127.0.0.1", 0), P)
-open(portfile, "w").write(str(s.server_address[1]))
-s.serve_forever()
-PY
-python3 proxy.py "$REGISTRY" "$CASE_WORK/requests.log" proxy.port &
-echo $! >>reg/pids
-for _ in $(seq 50); do [ -s proxy.port ] && break; sleep 0.1; done
-proxy=127.0.0.1:$(cat proxy.port)
+start_logging_proxy
 convert() {
   printf '%s' "$REGISTRY_PASSWORD" | "$SIFTER" convert --plain-http -u "$REGISTRY_USER" --password-stdin "$@"
 }
