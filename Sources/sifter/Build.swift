@@ -17,27 +17,14 @@ struct Build: ParsableCommand {
 
     @Argument(help: "The image to convert.") var source: String
     @Argument(help: "The SIF file to write.") var output: String
-    @Option(help: "Platform to pick from a multi-platform image (os/arch[/variant]; default: this machine's).") var platform: String?
-    @Option(help: "Squashfs compression: gzip (Apptainer's default), zstd, xz, lz4, lzo.") var compression = "gzip"
-    @Option(help: "Squashfs block size in bytes (default 131072).") var blockSize: Int?
-    @Option(help: "Compressor threads (default: all cores).") var processors: Int?
-    @Option(help: "The mksquashfs to run.") var mksquashfs = "mksquashfs"
+    @OptionGroup var build: BuildFlags
     @Flag(help: "Replace OUT.sif if it exists.") var force = false
     @Flag(help: "Print a JSON summary.") var json = false
     @OptionGroup var registry: RegistryFlags
 
     func run() throws {
-        var options = BuildOptions()
-        if let platform { options.platform = try Platform(parsing: platform) }
-        options.squashfs.compression = compression
-        options.squashfs.blockSize = blockSize
-        options.squashfs.processors = processors
-        options.squashfs.executable = mksquashfs
+        var options = try build.options()
         options.force = force
-        if let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"] {
-            guard let value = Int64(epoch) else { throw SifterError.invalidArgument("SOURCE_DATE_EPOCH \"\(epoch)\" is not a number") }
-            options.sourceDateEpoch = value
-        }
         let status = StatusLine()
         let imageSource = try SourceParser.parse(source) { reference in
             RegistryAccess(client: try registry.client(for: reference.registry), cache: try registry.cache()) { event in

@@ -19,11 +19,7 @@ struct Convert: ParsableCommand {
 
     @Argument(help: "The image to convert.") var source: String
     @Argument(help: "oras://REGISTRY/REPOSITORY[:TAG].") var destination: String
-    @Option(help: "Platform to pick from a multi-platform image (os/arch[/variant]; default: this machine's).") var platform: String?
-    @Option(help: "Squashfs compression: gzip (Apptainer's default), zstd, xz, lz4, lzo.") var compression = "gzip"
-    @Option(help: "Squashfs block size in bytes (default 131072).") var blockSize: Int?
-    @Option(help: "Compressor threads (default: all cores).") var processors: Int?
-    @Option(help: "The mksquashfs to run.") var mksquashfs = "mksquashfs"
+    @OptionGroup var build: BuildFlags
     @Option(help: "Keep the built SIF at this path (default: a scratch file, removed).") var output: String?
     @Flag(help: "Build and push even when DEST is up to date (and replace --output).") var force = false
     @Option(help: "User name for the source registry (password from SIFTER_SOURCE_PASSWORD).") var sourceUsername: String?
@@ -33,16 +29,7 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         do {
-            var options = BuildOptions()
-            if let platform { options.platform = try Platform(parsing: platform) }
-            options.squashfs.compression = compression
-            options.squashfs.blockSize = blockSize
-            options.squashfs.processors = processors
-            options.squashfs.executable = mksquashfs
-            if let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"] {
-                guard let value = Int64(epoch) else { throw SifterError.invalidArgument("SOURCE_DATE_EPOCH \"\(epoch)\" is not a number") }
-                options.sourceDateEpoch = value
-            }
+            let options = try build.options()
             let target = try PushTarget(parsing: destination, tags: tagging.tag, semver: tagging.semver)
             let destinationClient = try tagging.client(try registry.client(for: target.repository.registry))
             var sourceClient: RegistryClient?

@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import OCISpec
+import SifterCore
+
+/// The options that shape a build, shared by `build` and `convert`.
+struct BuildFlags: ParsableArguments {
+    @Option(help: "Platform to pick from a multi-platform image (os/arch[/variant]; default: this machine's).") var platform: String?
+    @Option(help: "Squashfs compression: gzip (Apptainer's default), zstd, xz, lz4, lzo.") var compression = "gzip"
+    @Option(help: "Squashfs block size in bytes (default 131072).") var blockSize: Int?
+    @Option(help: "Compressor threads (default: all cores).") var processors: Int?
+    @Option(help: "The mksquashfs to run.") var mksquashfs = "mksquashfs"
+
+    /// The build options, SOURCE_DATE_EPOCH included.
+    func options() throws -> BuildOptions {
+        var options = BuildOptions()
+        if let platform { options.platform = try Platform(parsing: platform) }
+        options.squashfs.compression = compression
+        options.squashfs.blockSize = blockSize
+        options.squashfs.processors = processors
+        options.squashfs.executable = mksquashfs
+        if let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"] {
+            guard let value = Int64(epoch) else { throw SifterError.invalidArgument("SOURCE_DATE_EPOCH \"\(epoch)\" is not a number") }
+            options.sourceDateEpoch = value
+        }
+        return options
+    }
+}
