@@ -7,7 +7,7 @@ packages=(
   squashfs-tools                                               # mksquashfs / unsquashfs
   golang-go golang-github-sylabs-sif-dev                       # the SIF reference implementation (oracle)
   docker-registry skopeo umoci apache2-utils                   # real registry and image tools for tests
-  attr libcap2-bin zstd python3 ca-certificates busybox-static util-linux
+  attr libcap2-bin zstd python3 ca-certificates busybox-static util-linux debootstrap curl
 )
 missing=()
 for package in "${packages[@]}"; do
