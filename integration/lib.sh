@@ -44,3 +44,13 @@ start_logging_proxy() {
   for _ in $(seq 50); do [ -s "$CASE_WORK/proxy.port" ] && break; sleep 0.1; done
   proxy=127.0.0.1:$(cat "$CASE_WORK/proxy.port")
 }
+
+# Starts a real registry (integration/registry/start.sh MODE: none, basic or token) for this
+# case in $CASE_WORK/reg, stops it when the case exits, and loads its address and credentials
+# ($REGISTRY, $REGISTRY_USER, $REGISTRY_PASSWORD, …) into the environment.
+start_registry() {
+  trap '"$REGISTRY_SCRIPTS/stop.sh" "$CASE_WORK/reg" >/dev/null 2>&1 || true' EXIT
+  "$REGISTRY_SCRIPTS/start.sh" "$1" "$CASE_WORK/reg" >/dev/null
+  # shellcheck disable=SC1091
+  . "$CASE_WORK/reg/env"
+}

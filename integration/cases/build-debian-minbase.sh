@@ -18,10 +18,7 @@ umoci repack --image layout:minbase bundle >/dev/null
 umoci config --image layout:minbase --config.cmd /bin/bash --config.cmd -c \
   --config.cmd '. /etc/os-release; echo "$PRETTY_NAME"' --created 2024-06-01T00:00:00Z >/dev/null
 
-trap '"$REGISTRY_SCRIPTS/stop.sh" "$CASE_WORK/reg" >/dev/null 2>&1 || true' EXIT
-"$REGISTRY_SCRIPTS/start.sh" none "$CASE_WORK/reg" >/dev/null
-# shellcheck disable=SC1091
-. reg/env
+start_registry none
 skopeo copy -q --dest-tls-verify=false oci:layout:minbase "docker://$REGISTRY/debian/minbase:bookworm"
 SIFTER_CACHE_DIR=$CASE_WORK/cache "$SIFTER" build --plain-http "docker://$REGISTRY/debian/minbase:bookworm" minbase.sif
 

@@ -2,10 +2,7 @@
 # succeed, produce the same SIF, and leave every cached blob complete and named by its digest.
 source "$(dirname "$0")/../lib.sh"
 cd "$CASE_WORK"
-trap '"$REGISTRY_SCRIPTS/stop.sh" "$CASE_WORK/reg" >/dev/null 2>&1 || true' EXIT
-"$REGISTRY_SCRIPTS/start.sh" none "$CASE_WORK/reg" >/dev/null
-# shellcheck disable=SC1091
-. reg/env
+start_registry none
 "$IMAGES/make-layered.sh" layout t1 >/dev/null
 skopeo copy -q --dest-tls-verify=false oci:layout:t1 "docker://$REGISTRY/test/layered:t1"
 export SIFTER_CACHE_DIR=$CASE_WORK/cache

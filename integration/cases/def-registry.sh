@@ -4,11 +4,7 @@
 # is the one `build` stores for the same reference.
 source "$(dirname "$0")/../lib.sh"
 cd "$CASE_WORK"
-registry=$REGISTRY_SCRIPTS
-trap '"$registry/stop.sh" "$CASE_WORK/reg" >/dev/null 2>&1 || true' EXIT
-"$registry/start.sh" token "$CASE_WORK/reg" >/dev/null
-# shellcheck disable=SC1091
-. reg/env
+start_registry token
 "$IMAGES/make-layered.sh" layout t1 >/dev/null
 skopeo copy -q --dest-tls-verify=false --dest-creds "$REGISTRY_USER:$REGISTRY_PASSWORD" \
   oci:layout:t1 "docker://$REGISTRY/test/layered:t1"

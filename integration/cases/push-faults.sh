@@ -4,10 +4,8 @@
 # connection reset in the middle of the blob, and is byte-identical. Checked with curl.
 source "$(dirname "$0")/../lib.sh"
 cd "$CASE_WORK"
-registry=$REGISTRY_SCRIPTS
-trap '"$registry/stop.sh" "$CASE_WORK/reg" >/dev/null 2>&1 || true' EXIT
-"$registry/start.sh" none "$CASE_WORK/reg" >/dev/null
-"$registry/start-front.sh" "$CASE_WORK/reg" faulty --faults >/dev/null
+start_registry none
+"$REGISTRY_SCRIPTS/start-front.sh" "$CASE_WORK/reg" faulty --faults >/dev/null
 # shellcheck disable=SC1091
 . reg/env
 

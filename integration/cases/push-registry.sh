@@ -5,11 +5,7 @@
 # Apptainer would refuse are refused.
 source "$(dirname "$0")/../lib.sh"
 cd "$CASE_WORK"
-registry=$REGISTRY_SCRIPTS
-trap '"$registry/stop.sh" "$CASE_WORK/reg" >/dev/null 2>&1 || true' EXIT
-"$registry/start.sh" token "$CASE_WORK/reg" >/dev/null
-# shellcheck disable=SC1091
-. reg/env
+start_registry token
 "$IMAGES/make-layered.sh" layout t1 >/dev/null
 "$SIFTER" build oci:layout:t1 app.sif >/dev/null
 

@@ -7,10 +7,7 @@
 source "$(dirname "$0")/../lib.sh"
 cd "$CASE_WORK"
 registry=$REGISTRY_SCRIPTS
-trap '"$registry/stop.sh" "$CASE_WORK/reg" >/dev/null 2>&1 || true' EXIT
-"$registry/start.sh" none "$CASE_WORK/reg" >/dev/null
-# shellcheck disable=SC1091
-. reg/env
+start_registry none
 export SIFTER_CACHE_DIR=$CASE_WORK/cache
 
 "$IMAGES/make-layered.sh" layout t1 >/dev/null
