@@ -21,9 +21,10 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
 
         .target(name: "Hashing", dependencies: ["COpenSSL"]),
-        .target(name: "ArchiveIO", dependencies: ["CArchive"]),
+        .target(name: "ArchiveIO", dependencies: ["CArchive", "CIsal"]),
         .target(name: "CurlHTTP", dependencies: ["CCurl"]),
         .target(name: "SIF"),
         .target(name: "OCISpec"),

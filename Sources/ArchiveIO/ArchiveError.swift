@@ -25,6 +25,9 @@ public enum ArchiveError: Error, Sendable, Equatable, CustomStringConvertible {
     case closed(operation: String)
     /// More data was written than the entry header declared.
     case dataExceedsEntrySize(pathname: String, declared: Int64, attempted: Int64)
+    /// A gzip stream failed to decompress (bad header, corrupt deflate data, CRC32 or length
+    /// mismatch, truncation); `offset` is how far into the file decompression had got.
+    case corruptGzip(reason: String, offset: Int64)
 
     public var description: String {
         switch self {
@@ -38,6 +41,8 @@ public enum ArchiveError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(operation): archive already closed"
         case let .dataExceedsEntrySize(pathname, declared, attempted):
             return "writing \(attempted) bytes to \"\(pathname)\" exceeds its declared size \(declared)"
+        case let .corruptGzip(reason, offset):
+            return "gzip decompression failed at compressed byte \(offset): \(reason)"
         }
     }
 }

@@ -10,28 +10,45 @@ import Darwin
 /// as they stream past, so a caller can verify a blob digest, its size and an uncompressed
 /// digest (an OCI diff_id) in the same single pass that reads the headers.
 ///
-/// Two libarchive handles are chained: `outer` reads the file through our own read callback
-/// (which sees the raw bytes) with every decompression filter and the "raw" format, so its
-/// data is the decompressed stream; `inner` reads that stream (our second callback sees it)
-/// as tar only, with no filters, so a compressed member inside is never decompressed twice.
-/// No skip callbacks are installed: libarchive then reads every byte instead of seeking,
-/// which is what makes the observers complete. `finish()` drains what libarchive did not
-/// need (tar padding after the end marker, bytes after the compressed stream).
+/// Two stages are chained. The outer one decompresses the file, read through our own read
+/// callback (which sees the raw bytes): for gzip it is ISA-L (`GzipInflater`, much faster
+/// than zlib), otherwise a libarchive handle with every decompression filter and the "raw"
+/// format, whose data is the decompressed stream. `inner`, a libarchive handle, reads that
+/// stream (our second callback sees it) as tar only, with no filters, so a compressed member
+/// inside is never decompressed twice. No skip callbacks are installed: libarchive then reads
+/// every byte instead of seeking, which is what makes the observers complete. `finish()`
+/// drains what was not needed (tar padding after the end marker, bytes after the compressed
+/// stream).
 public final class ObservedTarReader {
+    /// Which engine decompresses gzip; libarchive only so tests can compare the two.
+    enum GzipDecoder { case isal, libarchive }
+
     private let source: ObservedSource
-    private let outer: OpaquePointer
+    /// The libarchive outer stage; nil for an empty file and when ISA-L decompresses.
+    private let outer: OpaquePointer?
     private let inner: OpaquePointer
     private var isClosed = false
-    private var outerOpened = true
 
     /// Non-fatal diagnostics libarchive reported (`ARCHIVE_WARN`), oldest first.
     public private(set) var warnings: [String] = []
 
     /// Opens `path`. `onFileBytes` sees the file's bytes in order, `onTarBytes` the
     /// decompressed tar's bytes in order; both only during the call.
-    public init(
+    public convenience init(
         path: String,
         blockSize: Int = ArchiveReader.defaultBlockSize,
+        onFileBytes: @escaping (UnsafeRawBufferPointer) -> Void,
+        onTarBytes: @escaping (UnsafeRawBufferPointer) -> Void
+    ) throws {
+        try self.init(
+            path: path, blockSize: blockSize, gzipDecoder: .isal, onFileBytes: onFileBytes, onTarBytes: onTarBytes)
+    }
+
+    /// `gzipDecoder: .libarchive` keeps gzip on the libarchive path, for tests to compare with.
+    init(
+        path: String,
+        blockSize: Int = ArchiveReader.defaultBlockSize,
+        gzipDecoder: GzipDecoder,
         onFileBytes: @escaping (UnsafeRawBufferPointer) -> Void,
         onTarBytes: @escaping (UnsafeRawBufferPointer) -> Void
     ) throws {
@@ -42,28 +59,34 @@ public final class ObservedTarReader {
                 operation: "open(\(path))", severity: .fatal, errno: code, message: String(cString: strerror(code)))
         }
         let source = ObservedSource(fd: fd, blockSize: max(blockSize, 4096), onFile: onFileBytes, onTar: onTarBytes)
-        guard let outer = archive_read_new() else {
+        guard let inner = archive_read_new() else {
             throw ArchiveError.libarchive(
                 operation: "archive_read_new", severity: .fatal, errno: ENOMEM, message: "out of memory")
         }
-        guard let inner = archive_read_new() else {
-            archive_read_free(outer)
-            throw ArchiveError.libarchive(
-                operation: "archive_read_new", severity: .fatal, errno: ENOMEM, message: "out of memory")
+        // libarchive's raw format refuses an empty input ("Unrecognized archive format"), but
+        // an empty blob is an empty tar stream (Go's archive/tar reads it as such).
+        var info = stat()
+        let isEmpty = fstat(fd, &info) == 0 && info.st_size == 0 && (info.st_mode & S_IFMT) == S_IFREG
+        if isEmpty {
+            source.outerEOF = true
+            outer = nil
+        } else if gzipDecoder == .isal, isGzipForISAL(fd: fd) {
+            source.inflater = GzipInflater()
+            outer = nil
+        } else {
+            guard let handle = archive_read_new() else {
+                archive_read_free(inner)
+                throw ArchiveError.libarchive(
+                    operation: "archive_read_new", severity: .fatal, errno: ENOMEM, message: "out of memory")
+            }
+            outer = handle
         }
         self.source = source
-        self.outer = outer
         self.inner = inner
         source.outer = outer
         let context = Unmanaged.passUnretained(source).toOpaque()
 
-        // libarchive's raw format refuses an empty input ("Unrecognized archive format"), but
-        // an empty blob is an empty tar stream (Go's archive/tar reads it as such).
-        var info = stat()
-        if fstat(fd, &info) == 0, info.st_size == 0, (info.st_mode & S_IFMT) == S_IFREG {
-            source.outerEOF = true
-            outerOpened = false
-        } else {
+        if let outer {
             try check(outer, "archive_read_support_filter_all") { archive_read_support_filter_all(outer) }
             try check(outer, "archive_read_support_format_raw") { archive_read_support_format_raw(outer) }
             try check(outer, "archive_read_open(\(path))") {
@@ -87,13 +110,15 @@ public final class ObservedTarReader {
 
     deinit {
         archive_read_free(inner)
-        archive_read_free(outer)
+        if let outer { archive_read_free(outer) }
         source.closeFile()
     }
 
-    /// Names of the detected compression filters, outermost first, without "none".
+    /// Names of the detected compression filters, without "none". When one is nested in
+    /// another, libarchive lists the innermost first.
     public var filterNames: [String] {
-        guard outerOpened else { return [] }
+        if source.inflater != nil { return ["gzip"] }
+        guard let outer else { return [] }
         return (0..<archive_filter_count(outer)).compactMap { index in
             guard let name = archive_filter_name(outer, index) else { return nil }
             let text = String(cString: name)
@@ -135,7 +160,17 @@ public final class ObservedTarReader {
     /// returned `nil`) and returns the byte counts of the file and of the tar stream.
     public func finish() throws -> (fileBytes: Int64, tarBytes: Int64) {
         try ensureOpen("finish")
-        while !source.outerEOF {
+        if let inflater = source.inflater {
+            while !source.outerEOF {
+                guard let block = try inflater.nextBlock(refill: source.readFileChunk) else {
+                    source.outerEOF = true
+                    break
+                }
+                source.onTar(block)
+                source.tarBytes += Int64(block.count)
+            }
+        }
+        while !source.outerEOF, let outer {
             var block: UnsafeRawPointer?
             var size = 0
             var offset: Int64 = 0
@@ -158,7 +193,7 @@ public final class ObservedTarReader {
         guard !isClosed else { return }
         isClosed = true
         archive_read_close(inner)
-        archive_read_close(outer)
+        if let outer { archive_read_close(outer) }
         source.closeFile()
     }
 
@@ -167,7 +202,7 @@ public final class ObservedTarReader {
     }
 
     /// Like `checkArchive`, but an error raised inside one of our callbacks (a failed
-    /// read(2), a decompression error on the outer handle) wins over the generic message
+    /// read(2), a decompression error in the outer stage) wins over the generic message
     /// libarchive then reports on the handle that called us.
     @discardableResult
     private func check(_ archive: OpaquePointer, _ operation: String, _ call: () -> Int32) throws -> Int32 {
@@ -178,111 +213,4 @@ public final class ObservedTarReader {
             throw error
         }
     }
-}
-
-/// State shared with the C callbacks; owned by the reader, passed unretained.
-private final class ObservedSource {
-    var fd: Int32
-    let buffer: UnsafeMutableRawBufferPointer
-    let onFile: (UnsafeRawBufferPointer) -> Void
-    let onTar: (UnsafeRawBufferPointer) -> Void
-    var outer: OpaquePointer?
-    var outerEOF = false
-    var fileBytes: Int64 = 0
-    var tarBytes: Int64 = 0
-    var pendingError: ArchiveError?
-
-    init(fd: Int32, blockSize: Int, onFile: @escaping (UnsafeRawBufferPointer) -> Void,
-         onTar: @escaping (UnsafeRawBufferPointer) -> Void) {
-        self.fd = fd
-        self.buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
-        self.onFile = onFile
-        self.onTar = onTar
-    }
-
-    deinit {
-        closeFile()
-        buffer.deallocate()
-    }
-
-    func closeFile() {
-        if fd >= 0 { closeDescriptor(fd) }
-        fd = -1
-    }
-
-    /// Reads the next chunk of the file into `buffer` and observes it; nil at end of file.
-    func readFileChunk() throws -> UnsafeRawBufferPointer? {
-        guard fd >= 0, let base = buffer.baseAddress else { return nil }
-        while true {
-            let n = read(fd, base, buffer.count)
-            if n > 0 {
-                let chunk = UnsafeRawBufferPointer(start: base, count: n)
-                onFile(chunk)
-                fileBytes += Int64(n)
-                return chunk
-            }
-            if n == 0 { return nil }
-            let code = errno
-            if code == EINTR { continue }
-            throw ArchiveError.libarchive(
-                operation: "read", severity: .fatal, errno: code, message: String(cString: strerror(code)))
-        }
-    }
-}
-
-private func closeDescriptor(_ fd: Int32) {
-    _ = close(fd)
-}
-
-/// Read callback of the outer handle: the file's bytes.
-private func observedFileRead(
-    _ archive: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeRawPointer?>?
-) -> la_ssize_t {
-    guard let context, let out else { return -1 }
-    let source = Unmanaged<ObservedSource>.fromOpaque(context).takeUnretainedValue()
-    do {
-        guard let chunk = try source.readFileChunk() else { return 0 }
-        out.pointee = chunk.baseAddress
-        return la_ssize_t(chunk.count)
-    } catch let error as ArchiveError {
-        source.pendingError = error
-        return -1
-    } catch {
-        return -1
-    }
-}
-
-/// Read callback of the inner handle: the outer handle's decompressed data, block by block.
-/// The block stays valid until the outer handle is read again, i.e. until our next call,
-/// which is exactly libarchive's contract for client buffers.
-private func observedTarRead(
-    _ archive: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeRawPointer?>?
-) -> la_ssize_t {
-    guard let context, let out else { return -1 }
-    let source = Unmanaged<ObservedSource>.fromOpaque(context).takeUnretainedValue()
-    guard let outer = source.outer else { return -1 }
-    while !source.outerEOF {
-        var block: UnsafeRawPointer?
-        var size = 0
-        var offset: Int64 = 0
-        let status = archive_read_data_block(outer, &block, &size, &offset)
-        if status == ARCHIVE_EOF {
-            source.outerEOF = true
-            return 0
-        }
-        if status < ARCHIVE_WARN {
-            if source.pendingError == nil {
-                source.pendingError = archiveFailure(outer, "decompress", status: status)
-            }
-            return -1
-        }
-        if size > 0, let block {
-            let buffer = UnsafeRawBufferPointer(start: block, count: size)
-            source.onTar(buffer)
-            source.tarBytes += Int64(size)
-            out.pointee = block
-            return la_ssize_t(size)
-        }
-    }
-    return 0
 }

@@ -121,7 +121,8 @@ public final class ArchiveReader {
         archive_format_name(handle).map { String(cString: $0) }
     }
 
-    /// Names of the detected compression filters, outermost first, without "none".
+    /// Names of the detected compression filters, without "none". When one is nested in
+    /// another, libarchive lists the innermost first.
     public var filterNames: [String] {
         (0..<archive_filter_count(handle)).compactMap { index in
             guard let name = archive_filter_name(handle, index) else { return nil }
