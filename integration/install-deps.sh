@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   pkg-config libarchive-dev libcurl4-openssl-dev libssl-dev   # C libraries sifter links
-  libisal-dev                                                  # ISA-L igzip: fast gzip inflate
+  libisal-dev zlib1g-dev                                       # ISA-L igzip (gzip inflate); zlib (root time patch)
   squashfs-tools                                               # mksquashfs / unsquashfs
   golang-go golang-github-sylabs-sif-dev                       # the SIF reference implementation (oracle)
   docker-registry skopeo umoci apache2-utils                   # real registry and image tools for tests

@@ -41,14 +41,19 @@ final class Indexer {
 
     /// Applies one tar member. Returns true if it was a whiteout.
     func apply(_ entry: ArchiveEntry, ref: EntryRef, layerDigest: String) throws(RootfsError) -> Bool {
-        noteTime(entry.mtime?.seconds)
-        let rawPath = entry.pathnameBytes ?? []
+        try apply(MemberHeader(entry), ref: ref, layerDigest: layerDigest)
+    }
+
+    /// Applies one member's header. Returns true if it was a whiteout.
+    func apply(_ entry: MemberHeader, ref: EntryRef, layerDigest: String) throws(RootfsError) -> Bool {
+        noteTime(entry.mtime)
+        let rawPath = entry.path
         let fail = { (reason: String) in
             RootfsError.invalidEntry(image: self.imageName, layer: layerDigest, entry: Paths.display(rawPath), reason: reason)
         }
         let components = Paths.clean(rawPath)
-        let hardlink = entry.hardlinkBytes
-        let type = entry.fileType
+        let hardlink = entry.hardlink
+        let type = entry.type
 
         guard let name = components.last else {
             // The root itself: only its metadata can change (umoci refuses any other type,
@@ -84,7 +89,7 @@ final class Indexer {
                 return false
             case .regular: kind = .regular
             case .symlink:
-                guard let target = entry.symlinkBytes, !target.isEmpty else { throw fail("symlink without a target") }
+                guard let target = entry.symlink, !target.isEmpty else { throw fail("symlink without a target") }
                 kind = .symlink(target: target)
             case .characterDevice: kind = .characterDevice
             case .blockDevice: kind = .blockDevice
@@ -176,10 +181,10 @@ final class Indexer {
         return Node(inode: inode, touched: layer)
     }
 
-    func directoryMetadata(_ entry: ArchiveEntry) -> DirectoryMetadata {
+    func directoryMetadata(_ entry: MemberHeader) -> DirectoryMetadata {
         DirectoryMetadata(
-            mode: entry.permissions, uid: entry.uid, gid: entry.gid, mtime: clampedTime(entry.mtime?.seconds),
-            xattrs: uniqueXattrs(entry.xattrs))
+            mode: entry.permissions, uid: entry.uid, gid: entry.gid, mtime: clampedTime(entry.mtime),
+            xattrs: entry.xattrs)
     }
 
     /// Applies one of sifter's own entries as a member of layer `ref.layer` (after the image's).

@@ -16,6 +16,9 @@ import ArchiveIO
 ///
 /// Memory is bounded by the index (roughly a few hundred bytes per path) plus libarchive's
 /// fixed buffers; file data is never held.
+///
+/// `write(guess:toFileDescriptor:)` (see `OnePass`) reads each layer only once, and gives up
+/// for these two passes where it cannot be sure to write the same tree.
 public final class LayerFlattener {
     public let layers: [LayerInput]
     public let options: FlattenOptions
@@ -114,6 +117,7 @@ public final class LayerFlattener {
         var summary = emitter.summary
         summary.layers = layerSummaries
         summary.warnings = prepared.warnings + summary.warnings
+        summary.latestTime = prepared.latestTime
         return summary
     }
 

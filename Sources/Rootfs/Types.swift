@@ -162,8 +162,12 @@ public struct FlattenSummary: Sendable, Hashable {
     public var layers: [LayerSummary] = []
     /// Non-fatal notes (libarchive warnings, dropped root xattrs), in order.
     public var warnings: [String] = []
-    /// The first `FlattenSummary.probeLength` bytes of `FlattenOptions.probePath`, if it is a file.
+    /// The first `FlattenSummary.probeLength` bytes of `FlattenOptions.probePath`, if it is a
+    /// file (the one-pass flattener keeps them only for a file that starts like ELF).
     public var probeHead: [UInt8]?
+    /// The latest time in the tree (sifter's own files and `defaultTime` included): the
+    /// root's time, and what SOURCE_DATE_EPOCH must be for mksquashfs to lower no time.
+    public var latestTime: Int64 = 0
 
     public static let probeLength = 64
 }

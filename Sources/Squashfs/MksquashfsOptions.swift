@@ -57,6 +57,8 @@ public enum SquashfsError: Error, Equatable, Sendable, CustomStringConvertible {
     case failed(executable: String, status: Int32, message: String)
     case killed(executable: String, signal: Int32, message: String)
     case io(operation: String, errno: Int32)
+    /// The image mksquashfs wrote is not what the root time patch expects.
+    case invalidImage(String)
 
     public var description: String {
         switch self {
@@ -66,6 +68,7 @@ public enum SquashfsError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .failed(executable, status, message): "\(executable) failed with exit status \(status): \(message)"
         case let .killed(executable, signal, message): "\(executable) was killed by signal \(signal): \(message)"
         case let .io(operation, errno): "\(operation) failed (errno \(errno))"
+        case let .invalidImage(reason): "unexpected squashfs image: \(reason)"
         }
     }
 }

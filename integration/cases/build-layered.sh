@@ -1,14 +1,19 @@
 # `sifter build oci:…` of the layered image (every whiteout, hardlink and special-file case):
-# the tree in the SIF equals `umoci unpack`'s (as root), objects come in Apptainer's order,
-# two builds are byte-identical, an unprivileged build gives the same file, and the runscript
-# behaves as OCI Entrypoint/Cmd say in a chroot of the unpacked tree.
+# the tree in the SIF equals `umoci unpack`'s (as root), flattened in one pass and in two,
+# objects come in Apptainer's order, two builds are byte-identical, an unprivileged build
+# gives the same file, and the runscript behaves as OCI Entrypoint/Cmd say in a chroot of the
+# unpacked tree.
 source "$(dirname "$0")/../lib.sh"
 cd "$CASE_WORK"
 "$IMAGES/make-layered.sh" layout t1 >/dev/null
 
-"$SIFTER" build oci:layout:t1 out.sif
+"$SIFTER" build --json oci:layout:t1 out.sif >out.json
 "$SIFTER" build oci:layout:t1 again.sif
 cmp out.sif again.sif || fail "two builds of the same digest differ"
+# Every layer is read once (the one-pass flattener did not give up on this image).
+python3 -c 'import json,sys; r=json.load(open("out.json")); assert r["onePass"], r["onePassAbandoned"]' || fail "one pass abandoned"
+SIFTER_ONE_PASS=0 "$SIFTER" build --json oci:layout:t1 two-pass.sif >two-pass.json
+python3 -c 'import json,sys; r=json.load(open("two-pass.json")); assert not r["onePass"], r' || fail "SIFTER_ONE_PASS=0 ignored"
 
 # Objects in Apptainer's order, all in group 1, the primary partition, then sifter's integrity
 # record (appended after the partition once its digest is known).
@@ -32,6 +37,11 @@ offset=$(partition_offset out.sif)
 unsquashfs -q -d sifter-tree -o "$offset" out.sif >/dev/null
 umoci unpack --image layout:t1 bundle >/dev/null
 python3 "$COMPARE_TREES" bundle/rootfs sifter-tree $APPTAINER_PATHS
+# The two-pass flattener's tree is the same (the one-pass result is checked against it at run
+# time too; this checks both against umoci).
+unsquashfs -q -d two-pass-tree -o "$(partition_offset two-pass.sif)" two-pass.sif >/dev/null
+python3 "$COMPARE_TREES" bundle/rootfs two-pass-tree $APPTAINER_PATHS
+python3 "$COMPARE_TREES" sifter-tree two-pass-tree
 
 # Apptainer's runtime files are there.
 for f in .singularity.d/actions/run .singularity.d/env/10-docker2singularity.sh .singularity.d/runscript \

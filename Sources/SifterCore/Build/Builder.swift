@@ -32,6 +32,8 @@ public struct BuildResult: Sendable {
     public var configDigest: Digest
     public var arch: String
     public var timings: [(stage: String, seconds: Double)]
+    /// Why the one-pass stream was given up for the two passes (slower, same tree), if it was.
+    public var onePassAbandoned: String?
 }
 
 /// Progress events for a display; the builder never prints.
@@ -92,7 +94,7 @@ public struct Builder: Sendable {
             clock.lap("prepare")
             events(.stage("squash"))
             let squashed = try Squash.run(image: image, metadata: metadata, output: temporary, offset: offset,
-                                          options: squashOptions) { clock.lap("index") }
+                                          options: squashOptions) { clock.lap($0) }
             clock.lap("squash")
 
             let partitionSize = try fileSize(temporary) - offset
@@ -112,7 +114,8 @@ public struct Builder: Sendable {
             let digest = try SHA256.hash(fileAt: temporary)
             return BuildResult(
                 output: output, size: try fileSize(temporary), sha256: digest.hex, manifestDigest: image.manifestDigest,
-                indexDigest: image.indexDigest, configDigest: image.configDigest, arch: arch.goName, timings: clock.laps
+                indexDigest: image.indexDigest, configDigest: image.configDigest, arch: arch.goName, timings: clock.laps,
+                onePassAbandoned: squashed.onePassAbandoned
             )
         }
     }

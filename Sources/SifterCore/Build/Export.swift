@@ -14,6 +14,13 @@ public enum Exporter {
             let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw SifterError.io(path: temporary, operation: "open", reason: String(cString: strerror(errno))) }
             defer { close(fd) }
+            // The stream build feeds mksquashfs: one pass when it works, else the two passes.
+            if let guess = flattener.onePassGuess(), case .written = try flattener.write(guess: guess, toFileDescriptor: fd) {
+                return
+            }
+            guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else {
+                throw SifterError.io(path: temporary, operation: "truncate", reason: String(cString: strerror(errno)))
+            }
             try flattener.write(toFileDescriptor: fd)
         }
     }

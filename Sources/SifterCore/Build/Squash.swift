@@ -10,23 +10,58 @@ enum Squash {
         var summary: FlattenSummary
         /// The Go architecture of the image's /bin/sh, from its ELF header.
         var shellArch: String?
+        /// Why the one-pass stream was given up for the two passes, if it was.
+        var onePassAbandoned: String?
     }
 
-    /// `indexed` is called between the passes: pass 1 (every layer read, verified and indexed)
-    /// is done, pass 2 (streaming into mksquashfs) about to start.
+    /// One pass when it can (each layer read once, top down, mksquashfs fed from the start);
+    /// else, or when that pass gives up, the two passes (index every layer, then stream).
+    /// `stage` marks the end of each step for the timings: "guess", then "squash"; or
+    /// "guess", "abandoned", "index", "squash".
     static func run(image: ResolvedImage, metadata: BuildMetadata, output: String, offset: Int64,
-                    options: MksquashfsOptions, indexed: () -> Void = {}) throws -> Outcome {
+                    options: MksquashfsOptions, stage: (String) -> Void = { _ in }) throws -> Outcome {
         let flattener = makeFlattener(image: image, metadata: metadata)
-        let prepared = try flattener.prepare()
-        indexed()
+        var abandoned: String?
+        // The root's time is set in the image afterwards, which only gzip images support.
+        // SIFTER_ONE_PASS=0 forces the two passes (to compare, or to rule the one pass out).
+        let onePassAllowed = ProcessInfo.processInfo.environment["SIFTER_ONE_PASS"] != "0"
+        if onePassAllowed, options.compression == "gzip", let guess = flattener.onePassGuess() {
+            stage("guess")
+            // No SOURCE_DATE_EPOCH: it would lower later times to it, and the latest time
+            // is known only at the end; mksquashfs stamps the root with the clock instead,
+            // and the patch below puts the latest time there and in the superblock.
+            let process = try MksquashfsProcess(
+                output: output, offset: offset,
+                options: rooted(options, mode: guess.root.mode, uid: guess.root.uid, gid: guess.root.gid, epoch: nil))
+            let result: OnePassResult
+            do {
+                result = try flattener.write(guess: guess, toFileDescriptor: process.input)
+            } catch {
+                process.abort()
+                throw error
+            }
+            switch result {
+            case let .written(summary):
+                try process.finish()
+                try RootTimePatch.apply(path: output, offset: offset, time: UInt32(clamping: max(0, summary.latestTime)))
+                return Outcome(summary: summary, shellArch: summary.probeHead.flatMap(ELF.goArch))
+            case let .abandoned(reason):
+                // mksquashfs is stopped; the next one truncates what it wrote (-noappend).
+                process.abort()
+                abandoned = reason
+                stage("abandoned")
+            }
+        } else {
+            abandoned = !onePassAllowed ? "SIFTER_ONE_PASS=0"
+                : options.compression == "gzip" ? "a layer could not be opened" : "\(options.compression) compression"
+        }
 
-        var squashOptions = options
-        // Apptainer adds u+w to a root directory that lacks it.
-        squashOptions.rootMode = prepared.root.mode | 0o200
-        squashOptions.rootUID = UInt32(clamping: prepared.root.uid)
-        squashOptions.rootGID = UInt32(clamping: prepared.root.gid)
-        squashOptions.sourceDateEpoch = prepared.latestTime
-        let process = try MksquashfsProcess(output: output, offset: offset, options: squashOptions)
+        let prepared = try flattener.prepare()
+        stage("index")
+        let process = try MksquashfsProcess(
+            output: output, offset: offset,
+            options: rooted(options, mode: prepared.root.mode, uid: prepared.root.uid, gid: prepared.root.gid,
+                            epoch: prepared.latestTime))
         let summary: FlattenSummary
         do {
             summary = try flattener.write(prepared, toFileDescriptor: process.input)
@@ -35,7 +70,18 @@ enum Squash {
             throw error
         }
         try process.finish()
-        return Outcome(summary: summary, shellArch: summary.probeHead.flatMap(ELF.goArch))
+        return Outcome(summary: summary, shellArch: summary.probeHead.flatMap(ELF.goArch), onePassAbandoned: abandoned)
+    }
+
+    /// `options` with the root's metadata and SOURCE_DATE_EPOCH.
+    private static func rooted(_ options: MksquashfsOptions, mode: UInt32, uid: Int64, gid: Int64, epoch: Int64?) -> MksquashfsOptions {
+        var options = options
+        // Apptainer adds u+w to a root directory that lacks it.
+        options.rootMode = mode | 0o200
+        options.rootUID = UInt32(clamping: uid)
+        options.rootGID = UInt32(clamping: gid)
+        options.sourceDateEpoch = epoch
+        return options
     }
 
     /// The flattener for an image with Apptainer's runtime files added on top.
