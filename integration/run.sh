@@ -25,6 +25,8 @@ passed=0 failed=0
 for case in "${cases[@]}"; do
   name=$(basename "$case" .sh)
   export CASE_WORK="$SIFTER_INTEGRATION_WORK/cases/$name"
+  # Each case has its own cache (blobs, remembered digests) unless it names one.
+  export SIFTER_CACHE_DIR="$CASE_WORK/sifter-cache"
   rm -rf "$CASE_WORK" && mkdir -p "$CASE_WORK"
   if bash "$case" >"$CASE_WORK.log" 2>&1; then
     passed=$((passed + 1)); echo "ok   $name"

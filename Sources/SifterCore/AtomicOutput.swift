@@ -9,9 +9,20 @@ public struct AtomicOutput: Sendable {
     /// Temporary files currently being written, so an interrupted run can remove them.
     private static let pending = PendingPaths()
 
-    /// Removes every temporary file still being written (from a signal handler's queue).
+    /// Removes every temporary file still being written, and every scratch directory in use
+    /// (from a signal handler's queue).
     public static func discardAllPending() {
-        for path in pending.drain() { unlink(path) }
+        let (files, directories) = pending.drain()
+        for path in files { unlink(path) }
+        for path in directories { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    /// Runs `body` with `directory` (a scratch directory beside the output) removed if the run
+    /// is interrupted; the caller removes it on every other path.
+    public static func withScratchDirectory<T>(_ directory: String, _ body: () throws -> T) rethrows -> T {
+        pending.insert(directory: directory)
+        defer { pending.remove(directory: directory) }
+        return try body()
     }
 
     /// Fails when the destination exists and `replace` is false.
@@ -57,13 +68,19 @@ public struct AtomicOutput: Sendable {
 final class PendingPaths: @unchecked Sendable {
     private let lock = NSLock()
     private var paths: Set<String> = []
+    private var directories: Set<String> = []
 
     func insert(_ path: String) { lock.withLock { _ = paths.insert(path) } }
     func remove(_ path: String) { lock.withLock { _ = paths.remove(path) } }
-    func drain() -> Set<String> {
+    func insert(directory: String) { lock.withLock { _ = directories.insert(directory) } }
+    func remove(directory: String) { lock.withLock { _ = directories.remove(directory) } }
+    func drain() -> (files: Set<String>, directories: Set<String>) {
         lock.withLock {
-            defer { paths.removeAll() }
-            return paths
+            defer {
+                paths.removeAll()
+                directories.removeAll()
+            }
+            return (paths, directories)
         }
     }
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """A proxy in front of a test registry that logs one "METHOD PATH STATUS" line per request, so
-cases can count uploads and downloads. Usage: logging-proxy.py UPSTREAM LOGFILE PORTFILE"""
-import http.client, sys, threading
+cases can count uploads and downloads. Usage: logging-proxy.py UPSTREAM LOGFILE PORTFILE
+With PROXY_BYTES_PER_SECOND set, response bodies are sent at about that rate (to interrupt a
+transfer half way)."""
+import http.client, os, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 upstream, log, portfile = sys.argv[1], sys.argv[2], sys.argv[3]
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailers", "upgrade", "proxy-authorization", "proxy-authenticate"}
@@ -23,7 +25,12 @@ class P(BaseHTTPRequestHandler):
             if k.lower() not in HOP and k.lower() != "content-length": self.send_header(k, v)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        if self.command != "HEAD": self.wfile.write(data)
+        rate = int(os.environ.get("PROXY_BYTES_PER_SECOND") or 0)
+        if self.command != "HEAD":
+            step = max(rate // 10, 1) if rate else len(data) or 1
+            for start in range(0, len(data), step):
+                self.wfile.write(data[start:start + step])
+                if rate: time.sleep(0.1)
         conn.close()
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = go
 s = ThreadingHTTPServer(("127.0.0.1", 0), P)

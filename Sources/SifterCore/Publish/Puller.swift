@@ -38,8 +38,19 @@ public struct Puller: Sendable {
         // second copy of a multi-GiB file, and a dropped connection resumes within the run.
         let scratch = destination.temporaryPath + ".blobs"
         defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let arch = try AtomicOutput.withScratchDirectory(scratch) {
+            try download(layer, of: reference, into: scratch, output: destination, progress: progress)
+        }
+        return PullResult(reference: reference, manifestDigest: resolved.manifestDigest, layerDigest: layer.digest,
+                          size: layer.size, output: output, arch: arch)
+    }
+
+    /// Fetches the SIF blob into a private cache in `scratch`, checks it is a SIF, and renames
+    /// it into place; returns its architecture.
+    private func download(_ layer: OCISpec.Descriptor, of reference: ImageReference, into scratch: String, output destination: AtomicOutput,
+                          progress: (@Sendable (BlobProgress) -> Void)?) throws -> String {
         let cache = try BlobCache(root: scratch)
-        let arch = try destination.write { temporary -> String in
+        return try destination.write { temporary -> String in
             try client.fetchBlobs(reference, [layer], into: cache, progress: progress)
             guard rename(cache.blobPath(for: layer.digest), temporary) == 0 else {
                 throw SifterError.io(path: temporary, operation: "rename", reason: String(cString: strerror(errno)))
@@ -53,8 +64,6 @@ public struct Puller: Sendable {
             chmod(temporary, 0o755)
             return arch
         }
-        return PullResult(reference: reference, manifestDigest: resolved.manifestDigest, layerDigest: layer.digest,
-                          size: layer.size, output: output, arch: arch)
     }
 
     /// The one SIF layer Apptainer requires of a manifest.
