@@ -25,6 +25,7 @@ struct Build: ParsableCommand {
     func run() throws {
         var options = try build.options()
         options.force = force
+        options.digests = registry.digests()
         let status = StatusLine()
         let imageSource = try SourceParser.parse(source) { reference in
             RegistryAccess(client: try registry.client(for: reference.registry), cache: try registry.cache()) { event in

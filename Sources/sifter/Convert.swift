@@ -29,7 +29,8 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         do {
-            let options = try build.options()
+            var options = try build.options()
+            options.digests = registry.digests()
             let target = try PushTarget(parsing: destination, tags: tagging.tag, semver: tagging.semver)
             let destinationClient = try tagging.client(try registry.client(for: target.repository.registry))
             var sourceClient: RegistryClient?

@@ -25,7 +25,7 @@ struct Push: ParsableCommand {
             let target = try PushTarget(parsing: destination, tags: tagging.tag, semver: tagging.semver)
             let client = try tagging.client(try registry.client(for: target.repository.registry))
             let status = StatusLine()
-            let result = try Pusher(client: client).push(file: file, to: target, annotations: try tagging.annotationMap()) { event in
+            let result = try Pusher(client: client, digests: registry.digests()).push(file: file, to: target, annotations: try tagging.annotationMap()) { event in
                 if case let .uploading(digest, size) = event { status.show("upload \(digest.short): \(ByteCount.text(size))…") }
             }
             status.clear()

@@ -46,4 +46,9 @@ struct RegistryFlags: ParsableArguments {
     func cache() throws -> BlobCache {
         try BlobCache(root: cacheDir ?? BlobCache.defaultRoot())
     }
+
+    /// The digests of SIFs built or pushed, kept in the cache directory.
+    func digests() -> FileDigestMemo {
+        FileDigestMemo(cacheRoot: cacheDir ?? BlobCache.defaultRoot())
+    }
 }

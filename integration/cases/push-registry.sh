@@ -105,4 +105,19 @@ status=0
 "$SIFTER" push --plain-http --semver 1.2 app.sif "oras://$proxy/test/bad:1" 2>semver.err || status=$?
 [ "$status" -ne 0 ] && grep -q "invalid version" semver.err || fail "an invalid --semver was accepted"
 [ ! -s requests.log ] || fail "refused pushes still talked to the registry: $(cat requests.log)"
-echo "push: Apptainer layout, tags, outputs, identical pull, no second upload, refusals"
+
+# build remembers the SIF's digest so push does not hash it again; a file changed in place
+# after the build (same size, old mtime put back) is hashed again, and what is pushed is its
+# digest (the registry would refuse a wrong one, or, worse, a HEAD would find an old blob).
+"$SIFTER" build oci:layout:t1 changed.sif >/dev/null
+[ -n "$(ls "$SIFTER_CACHE_DIR/file-digests")" ] || fail "build remembered no digest"
+stamp=$(stat -c %y changed.sif)
+offset=$(partition_offset changed.sif)
+printf '\x5a' | dd of=changed.sif bs=1 seek=$((offset + 200)) conv=notrunc status=none
+touch -d "$stamp" changed.sif
+printf '%s' "$REGISTRY_PASSWORD" | "$SIFTER" push --plain-http -u "$REGISTRY_USER" --password-stdin --json \
+  changed.sif "oras://$proxy/test/changed:1" >changed.json
+pushed=$(skopeo inspect --raw "${creds[@]}" "docker://$REGISTRY/test/changed:1" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["digest"])')
+[ "$pushed" = "sha256:$(sha256sum changed.sif | cut -d' ' -f1)" ] || fail "pushed $pushed, not the changed file's digest"
+echo "push: Apptainer layout, tags, outputs, identical pull, no second upload, refusals, digests remembered safely"

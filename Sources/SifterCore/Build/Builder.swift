@@ -12,6 +12,8 @@ public struct BuildOptions: Sendable {
     public var force = false
     /// SOURCE_DATE_EPOCH: the time recorded in the SIF; nil takes the image's `created`.
     public var sourceDateEpoch: Int64?
+    /// Where to remember the output's digest for a later `push` (not part of the output).
+    public var digests: FileDigestMemo?
 
     public init() {}
 
@@ -65,7 +67,7 @@ public struct Builder: Sendable {
         createOptions.id = try BuildMetadata.deterministicID(manifest: image.manifestDigest, options: options.fingerprint)
 
         let destination = try AtomicOutput(destination: output, replace: options.force)
-        return try destination.write { temporary in
+        let result = try destination.write { temporary in
             // The arguments depend on the partition offset, which depends on the provenance
             // object that records the arguments: plan with a placeholder of the final length.
             var provenance = ProvenanceDocument(image: image, options: options, mksquashfsVersion: mksquashfsVersion, mksquashfsArguments: [], time: time)
@@ -118,6 +120,10 @@ public struct Builder: Sendable {
                 onePassAbandoned: squashed.onePassAbandoned
             )
         }
+        if let digests = options.digests, let digest = try? Digest(sha256Hex: result.sha256) {
+            digests.remember(digest, for: output)
+        }
+        return result
     }
 
     /// The SIF objects before the partition, in Apptainer's order (JSON objects sorted by name).

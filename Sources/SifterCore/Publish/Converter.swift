@@ -52,7 +52,7 @@ public struct Converter: Sendable {
         _ = try Builder(options: buildOptions).build(source: source, output: file) { events(.build($0)) }
         // The layer title is REPO.sif whatever --output says, so the same build always gives
         // the same manifest digest.
-        var result = try Pusher(client: destination).push(
+        var result = try Pusher(client: destination, digests: buildOptions.digests).push(
             file: file, to: target, annotations: annotations, title: Self.fileName(for: target)) { events(.push($0)) }
         result.seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         return result

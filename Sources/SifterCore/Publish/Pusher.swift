@@ -77,7 +77,13 @@ public enum PushEvent: Sendable {
 public struct Pusher: Sendable {
     public let client: RegistryClient
 
-    public init(client: RegistryClient) { self.client = client }
+    /// Remembered digests of files, so a SIF just built is not hashed again.
+    public let digests: FileDigestMemo?
+
+    public init(client: RegistryClient, digests: FileDigestMemo? = nil) {
+        self.client = client
+        self.digests = digests
+    }
 
     public func push(
         file: String, to target: PushTarget, annotations: [String: String] = [:], title: String? = nil,
@@ -85,7 +91,7 @@ public struct Pusher: Sendable {
     ) throws -> PushResult {
         let started = DispatchTime.now()
         events(.hashing(path: file))
-        let artifact = try SIFArtifact(path: file, title: title)
+        let artifact = try SIFArtifact(path: file, title: title, digests: digests)
         let manifest = artifact.manifest(extra: annotations)
         let repository = target.repository
         let config = try pushConfig(repository)

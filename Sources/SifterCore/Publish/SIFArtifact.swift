@@ -36,8 +36,9 @@ public struct SIFArtifact: Sendable {
     /// Manifest annotations derived from the SIF (never from the clock).
     public let annotations: [String: String]
 
-    /// Opens and checks `path`, hashing it in a streamed pass. `title` overrides the file name.
-    public init(path: String, title: String? = nil) throws {
+    /// Opens and checks `path`, hashing it in a streamed pass unless `digests` remembers it
+    /// unchanged. `title` overrides the file name.
+    public init(path: String, title: String? = nil, digests: FileDigestMemo? = nil) throws {
         let image = try SIFImage.load(path: path)
         defer { try? image.close() }
         guard image.primaryPartition != nil else {
@@ -51,7 +52,7 @@ public struct SIFArtifact: Sendable {
         guard stat(path, &info) == 0 else { throw SifterError.io(path: path, operation: "stat", reason: String(cString: strerror(errno))) }
         self.path = path
         size = Int64(info.st_size)
-        digest = try Digest(sha256Hex: SHA256.hash(fileAt: path).hex)
+        digest = try digests?.digestOrHash(path) ?? Digest(sha256Hex: SHA256.hash(fileAt: path).hex)
         arch = image.header.arch.goName
         self.title = title ?? URL(fileURLWithPath: path).lastPathComponent
         annotations = metadata.annotations(headerCreated: image.header.createdAt)
