@@ -19,6 +19,9 @@ public final class ArchiveWriter {
     private var currentPath = ""
     private var declaredSize: Int64 = 0
     private var written: Int64 = 0
+    /// Set when the output is a pipe: blocks go to it with vmsplice.
+    private var splicer: PipeSplicer?
+    private static let blockSize = 128 * 1024
 
     /// Non-fatal diagnostics libarchive reported (`ARCHIVE_WARN`), oldest first.
     public private(set) var warnings: [String] = []
@@ -36,7 +39,7 @@ public final class ArchiveWriter {
         case .zstd: try check("archive_write_add_filter_zstd") { archive_write_add_filter_zstd(handle) }
         }
         // Bigger writes than tar's 10 KiB records: a tenth of the system calls into a pipe.
-        try check("archive_write_set_bytes_per_block") { archive_write_set_bytes_per_block(handle, 128 * 1024) }
+        try check("archive_write_set_bytes_per_block") { archive_write_set_bytes_per_block(handle, Int32(Self.blockSize)) }
         // No padding to the last record: output size and digests then
         // depend only on content, and the trailer is still standard.
         try check("archive_write_set_bytes_in_last_block") { archive_write_set_bytes_in_last_block(handle, 1) }
@@ -50,10 +53,24 @@ public final class ArchiveWriter {
         opened = true
     }
 
-    /// Writes to an open descriptor, which stays owned by the caller.
+    /// Writes to an open descriptor, which stays owned by the caller. A pipe is written with
+    /// vmsplice (see `PipeSplicer`), so its reader must read(2) it.
     public convenience init(fileDescriptor fd: Int32, compression: Compression = .none) throws {
         try self.init(compression: compression)
-        try check("archive_write_open_fd") { archive_write_open_fd(handle, fd) }
+        if let splicer = PipeSplicer(fd: fd, blockSize: Self.blockSize) {
+            self.splicer = splicer
+            let context = Unmanaged.passUnretained(splicer).toOpaque()
+            try check("archive_write_open2") {
+                archive_write_open2(handle, context, nil, { archive, context, buffer, length in
+                    guard let context, let buffer else { return 0 }
+                    let sent = Unmanaged<PipeSplicer>.fromOpaque(context).takeUnretainedValue().send(buffer, length)
+                    if sent < 0 { sifter_archive_set_error(archive, errno, "Write error") }
+                    return sent
+                }, nil, nil)
+            }
+        } else {
+            try check("archive_write_open_fd") { archive_write_open_fd(handle, fd) }
+        }
         opened = true
     }
 

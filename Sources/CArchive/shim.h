@@ -2,6 +2,9 @@
 #define SIFTER_CARCHIVE_SHIM_H
 
 #include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <locale.h>
 #include <archive.h>
 #include <archive_entry.h>
@@ -37,6 +40,18 @@ static inline void sifter_archive_pin_utf8(struct archive *a) {
     }
     uselocale(previous);
     freelocale(utf8);
+}
+
+/* archive_set_error is variadic, which Swift cannot call. */
+static inline void sifter_archive_set_error(struct archive *a, int code, const char *message) {
+    archive_set_error(a, code, "%s", message);
+}
+
+/* vmsplice(2) is declared only under _GNU_SOURCE, which Swift's Glibc module does not set;
+   the archive writer uses it to hand its output pages to a pipe without copying them. */
+static inline long sifter_vmsplice(int fd, const void *base, size_t length) {
+    struct iovec vector = { (void *)base, length };
+    return syscall(SYS_vmsplice, fd, &vector, 1UL, 0U);
 }
 
 #endif
