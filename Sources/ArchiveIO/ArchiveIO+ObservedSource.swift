@@ -20,10 +20,13 @@ final class ObservedSource {
     var fileBytes: Int64 = 0
     var tarBytes: Int64 = 0
     var pendingError: ArchiveError?
+    /// Set when the file is still being written: reads stop where it says.
+    let growing: GrowingFile?
 
-    init(fd: Int32, blockSize: Int, onFile: @escaping (UnsafeRawBufferPointer) -> Void,
+    init(fd: Int32, blockSize: Int, growing: GrowingFile?, onFile: @escaping (UnsafeRawBufferPointer) -> Void,
          onTar: @escaping (UnsafeRawBufferPointer) -> Void) {
         self.fd = fd
+        self.growing = growing
         self.buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
         self.onFile = onFile
         self.onTar = onTar
@@ -42,8 +45,16 @@ final class ObservedSource {
     /// Reads the next chunk of the file into `buffer` and observes it; nil at end of file.
     func readFileChunk() throws(ArchiveError) -> UnsafeRawBufferPointer? {
         guard fd >= 0, let base = buffer.baseAddress else { return nil }
+        var limit = buffer.count
+        if let growing {
+            let available = try readableChunk(growing, at: fileBytes, length: limit)
+            if available <= fileBytes { return nil }
+            limit = Int(min(Int64(limit), available - fileBytes))
+        }
         while true {
-            let n = read(fd, base, buffer.count)
+            // A growing file's descriptor is shared with its writer and other readers (dup),
+            // so its file offset is nobody's: read at our own position.
+            let n = growing == nil ? read(fd, base, limit) : pread(fd, base, limit, off_t(fileBytes))
             if n > 0 {
                 let chunk = UnsafeRawBufferPointer(start: base, count: n)
                 onFile(chunk)
@@ -57,6 +68,24 @@ final class ObservedSource {
                 operation: "read", severity: .fatal, errno: code, message: String(cString: strerror(code)))
         }
     }
+}
+
+/// Waits until `length` bytes from `offset` have arrived (fewer at the end of the file) and
+/// returns how far the file may be read. Whole chunks, as a regular file gives them: the
+/// decompressors expect a header in one piece, and fewer wake-ups cost less.
+func readableChunk(_ growing: GrowingFile, at offset: Int64, length: Int) throws(ArchiveError) -> Int64 {
+    let wanted = offset + min(Int64(length), max(0, growing.size - offset))
+    var available = offset
+    do {
+        repeat {
+            let now = try growing.readable(available)
+            if now <= available { break }
+            available = now
+        } while available < wanted
+    } catch {
+        throw ArchiveError.libarchive(operation: "read", severity: .fatal, errno: 0, message: "\(error)")
+    }
+    return available
 }
 
 private func closeDescriptor(_ fd: Int32) {
@@ -137,8 +166,14 @@ func observedTarRead(
 /// something no libarchive filter claims. libarchive would stack a second filter there
 /// (gzip in gzip, say), and only its own path reproduces that. Reads with pread, so the
 /// observers still see the file from its first byte; a pipe is left to libarchive.
-func isGzipForISAL(fd: Int32) -> Bool {
+func isGzipForISAL(fd: Int32, growing: GrowingFile? = nil) throws(ArchiveError) -> Bool {
+    // A file still arriving is read only as far as it has arrived.
+    func available(at offset: Int64, length: Int) throws(ArchiveError) -> Int64 {
+        guard let growing else { return .max }
+        return try readableChunk(growing, at: offset, length: length)
+    }
     var head: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
+    guard try available(at: 0, length: 4) >= 4 else { return false }
     guard withUnsafeMutableBytes(of: &head, { pread(fd, $0.baseAddress, 4, 0) }) == 4,
           head.0 == 0x1f, head.1 == 0x8b, head.2 == 8, head.3 & 0xE0 == 0
     else { return false }
@@ -150,7 +185,9 @@ func isGzipForISAL(fd: Int32) -> Bool {
     let start: UnsafeRawBufferPointer?
     do {
         start = try probe.nextBlock { () throws(ArchiveError) -> UnsafeRawBufferPointer? in
-            let n = pread(fd, chunk.baseAddress, chunk.count, position)
+            let limit = min(Int64(chunk.count), try available(at: Int64(position), length: chunk.count) - Int64(position))
+            guard limit > 0 else { return nil }
+            let n = pread(fd, chunk.baseAddress, Int(limit), position)
             guard n > 0 else { return nil }
             position += off_t(n)
             return UnsafeRawBufferPointer(rebasing: chunk[0..<n])

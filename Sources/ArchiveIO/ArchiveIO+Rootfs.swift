@@ -31,46 +31,67 @@ public final class ObservedTarReader {
 
     /// Non-fatal diagnostics libarchive reported (`ARCHIVE_WARN`), oldest first.
     public private(set) var warnings: [String] = []
+    /// True when the growing file's writer checks its digest, so `onFileBytes` was not called.
+    public let fileVerifiedByWriter: Bool
 
-    /// Opens `path`. `onFileBytes` sees the file's bytes in order, `onTarBytes` the
-    /// decompressed tar's bytes in order; both only during the call.
+    /// Opens `path`, or reads `growing` as it arrives. `onFileBytes` sees the file's bytes in
+    /// order, `onTarBytes` the decompressed tar's bytes in order; both only during the call.
     public convenience init(
         path: String,
+        growing: GrowingFile? = nil,
         blockSize: Int = ArchiveReader.defaultBlockSize,
         onFileBytes: @escaping (UnsafeRawBufferPointer) -> Void,
         onTarBytes: @escaping (UnsafeRawBufferPointer) -> Void
     ) throws {
         try self.init(
-            path: path, blockSize: blockSize, gzipDecoder: .isal, onFileBytes: onFileBytes, onTarBytes: onTarBytes)
+            path: path, growing: growing, blockSize: blockSize, gzipDecoder: .isal,
+            onFileBytes: onFileBytes, onTarBytes: onTarBytes)
     }
 
     /// `gzipDecoder: .libarchive` keeps gzip on the libarchive path, for tests to compare with.
     init(
         path: String,
+        growing: GrowingFile? = nil,
         blockSize: Int = ArchiveReader.defaultBlockSize,
         gzipDecoder: GzipDecoder,
         onFileBytes: @escaping (UnsafeRawBufferPointer) -> Void,
         onTarBytes: @escaping (UnsafeRawBufferPointer) -> Void
     ) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd: Int32
+        var observeFile = true
+        if let growing {
+            do {
+                (fd, observeFile) = try growing.open()
+                observeFile.toggle()
+            } catch {
+                throw ArchiveError.libarchive(operation: "open(\(path))", severity: .fatal, errno: 0, message: "\(error)")
+            }
+        } else {
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+        }
         guard fd >= 0 else {
             let code = errno
             throw ArchiveError.libarchive(
                 operation: "open(\(path))", severity: .fatal, errno: code, message: String(cString: strerror(code)))
         }
-        let source = ObservedSource(fd: fd, blockSize: max(blockSize, 4096), onFile: onFileBytes, onTar: onTarBytes)
+        let source = ObservedSource(
+            fd: fd, blockSize: max(blockSize, 4096), growing: growing, onFile: observeFile ? onFileBytes : { _ in },
+            onTar: onTarBytes)
+        fileVerifiedByWriter = !observeFile
+        // libarchive's raw format refuses an empty input ("Unrecognized archive format"), but
+        // an empty blob is an empty tar stream (Go's archive/tar reads it as such).
+        var info = stat()
+        let isEmpty = growing.map { $0.size == 0 }
+            ?? (fstat(fd, &info) == 0 && info.st_size == 0 && (info.st_mode & S_IFMT) == S_IFREG)
+        let useISAL = try !isEmpty && gzipDecoder == .isal && isGzipForISAL(fd: fd, growing: growing)
         guard let inner = archive_read_new() else {
             throw ArchiveError.libarchive(
                 operation: "archive_read_new", severity: .fatal, errno: ENOMEM, message: "out of memory")
         }
-        // libarchive's raw format refuses an empty input ("Unrecognized archive format"), but
-        // an empty blob is an empty tar stream (Go's archive/tar reads it as such).
-        var info = stat()
-        let isEmpty = fstat(fd, &info) == 0 && info.st_size == 0 && (info.st_mode & S_IFMT) == S_IFREG
         if isEmpty {
             source.outerEOF = true
             outer = nil
-        } else if gzipDecoder == .isal, isGzipForISAL(fd: fd) {
+        } else if useISAL {
             source.inflater = GzipInflater()
             outer = nil
         } else {

@@ -96,20 +96,23 @@ public final class BlobCache: Sendable {
     /// size (when known) and digest check out (mismatches are thrown with empty registry and
     /// repository, for the caller to fill in). If the blob is already there (perhaps written by
     /// another process while we waited for the lock), `body` is not called.
-    func ingest(_ digest: Digest, expectedSize: Int64?, _ body: (BlobWriter) throws(DistributionError) -> Void)
-        throws(DistributionError) -> String
+    /// `arrival`, when given, learns of every byte written and of the blob's verification.
+    func ingest(_ digest: Digest, expectedSize: Int64?, arrival: BlobArrival? = nil,
+                _ body: (BlobWriter) throws(DistributionError) -> Void) throws(DistributionError) -> String
     {
         let final = blobPath(for: digest)
-        if path(for: digest) != nil { return final }
+        if path(for: digest) != nil { arrival?.verified(); return final }
         let lock = try IngestLock(path: root + "/ingest/" + digest.hex + ".lock")
         defer { lock.release() }
-        if path(for: digest) != nil { return final }
+        if path(for: digest) != nil { arrival?.verified(); return final }
 
         let partial = root + "/ingest/" + digest.hex + ".partial"
         let fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(operation: "open", path: partial, errno: errno) }
         defer { close(fd) }
         let writer = try BlobWriter(fd: fd, path: partial, expectedSize: expectedSize)
+        writer.arrival = arrival
+        arrival?.begin(fd: fd, offset: writer.offset)
         try body(writer)
         if let expectedSize, writer.offset != expectedSize {
             throw .sizeMismatch(registry: "", repository: "", digest: digest, expected: expectedSize, actual: writer.offset)
@@ -123,6 +126,7 @@ public final class BlobCache: Sendable {
         // Data before name: after a crash the blob is either complete or absent.
         guard fsync(fd) == 0 else { throw .io(operation: "fsync", path: partial, errno: errno) }
         guard rename(partial, final) == 0 else { throw .io(operation: "rename", path: final, errno: errno) }
+        arrival?.verified()
         return final
     }
 }
@@ -174,6 +178,8 @@ final class BlobWriter: BodyTarget {
     var onWrite: ((Int64) -> Void)?
     /// Checked before each write; set by a failing sibling download.
     var isCancelled: () -> Bool = { false }
+    /// Readers of the blob while it downloads.
+    var arrival: BlobArrival?
 
     init(fd: Int32, path: String, expectedSize: Int64?) throws(DistributionError) {
         self.fd = fd
@@ -219,17 +225,20 @@ final class BlobWriter: BodyTarget {
         }
         hasher.update(bytes)
         offset += Int64(bytes.count)
+        arrival?.publish(offset)
         onWrite?(offset)
     }
 
     func rollback() throws(DistributionError) {
         guard offset != mark.offset else { return }
+        arrival?.truncated(to: mark.offset)
         guard ftruncate(fd, off_t(mark.offset)) == 0 else { throw .io(operation: "truncate", path: path, errno: errno) }
         (offset, hasher) = mark
     }
 
     /// Starts over from an empty file.
     func reset() throws(DistributionError) {
+        arrival?.truncated(to: 0)
         guard ftruncate(fd, 0) == 0 else { throw .io(operation: "truncate", path: path, errno: errno) }
         offset = 0
         do { hasher = try SHA256Hasher() } catch { throw .cache(path: path, reason: "\(error)") }

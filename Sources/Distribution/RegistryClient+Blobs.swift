@@ -32,56 +32,66 @@ extension RegistryClient {
         _ ref: ImageReference, _ descriptors: [Descriptor], into cache: BlobCache,
         progress: (@Sendable (BlobProgress) -> Void)? = nil
     ) throws(DistributionError) {
+        try startBlobs(ref, descriptors, into: cache, progress: progress).wait()
+    }
+
+    /// Starts `fetchBlobs`'s work in the background, in the order given, and returns at once;
+    /// each blob can be read while it arrives (`BlobDownloads.arrival(for:)`).
+    public func startBlobs(
+        _ ref: ImageReference, _ descriptors: [Descriptor], into cache: BlobCache,
+        progress: (@Sendable (BlobProgress) -> Void)? = nil
+    ) -> BlobDownloads {
         var seen = Set<Digest>()
         let work = descriptors.filter { seen.insert($0.digest).inserted }
-        guard !work.isEmpty else { return }
-        let queue = Locked(work[...])
-        let failure = Locked<DistributionError?>(nil)
+        let arrivals = work.map { BlobArrival(digest: $0.digest, size: $0.size, path: cache.blobPath(for: $0.digest)) }
+        let downloads = BlobDownloads(arrivals: arrivals)
+        let queue = Locked(Array(zip(work, arrivals))[...])
         let workers = min(options.parallelDownloads, work.count)
-        let group = DispatchGroup()
         for _ in 0..<workers {
-            group.enter()
+            downloads.group.enter()
             let thread = Thread { [self] in
-                defer { group.leave() }
+                defer { downloads.group.leave() }
                 do throws(DistributionError) {
                     let session = try makeSession()
-                    while failure.withLock({ $0 == nil }), let next = queue.withLock({ $0.popFirst() }) {
-                        try fetchBlob(ref, next, into: cache, session: session, progress: progress) {
-                            failure.withLock { $0 != nil }
+                    while !downloads.isStopped, let (next, arrival) = queue.withLock({ $0.popFirst() }) {
+                        do throws(DistributionError) {
+                            try fetchBlob(ref, next, into: cache, session: session, arrival: arrival, progress: progress) {
+                                downloads.isStopped
+                            }
+                        } catch {
+                            arrival.failed(error)
+                            throw error
                         }
                     }
                 } catch {
-                    failure.withLock { current in
-                        // Keep the root cause, not the cancellations it caused.
-                        if current == nil || { if case .cancelled = current! { return true } else { return false } }() {
-                            current = error
-                        }
-                    }
+                    downloads.record(error)
                 }
             }
             // Big enough for curl and TLS; the default secondary-thread stack is 512 KiB on some systems.
             thread.stackSize = 4 << 20
             thread.start()
         }
-        group.wait()
-        if let error = failure.withLock({ $0 }) { throw error }
+        downloads.sealWhenDone()
+        return downloads
     }
 
     /// One blob into the cache on this thread's session.
     func fetchBlob(
         _ ref: ImageReference, _ descriptor: Descriptor, into cache: BlobCache, session: Session,
-        progress: (@Sendable (BlobProgress) -> Void)?, isCancelled: @escaping () -> Bool
+        arrival: BlobArrival? = nil, progress: (@Sendable (BlobProgress) -> Void)?, isCancelled: @escaping () -> Bool
     ) throws(DistributionError) {
         let digest = descriptor.digest
         let total = descriptor.size
         if cache.path(for: digest) != nil {
+            arrival?.verified()
             cache.markUsed(digest)
             progress?(BlobProgress(digest: digest, event: .cached, completedBytes: total, totalBytes: total))
             return
         }
         var downloaded = false
         do {
-            _ = try ingest(ref, descriptor, into: cache, session: session, progress: progress, isCancelled: isCancelled) { downloaded = true }
+            _ = try ingest(ref, descriptor, into: cache, session: session, arrival: arrival, progress: progress,
+                           isCancelled: isCancelled) { downloaded = true }
         } catch let .sizeMismatch(registry, _, _, expected, actual) where registry.isEmpty {
             throw .sizeMismatch(registry: ref.registry, repository: ref.repository, digest: digest, expected: expected, actual: actual)
         } catch let .digestMismatch(registry, _, what, expected, actual) where registry.isEmpty {
@@ -93,11 +103,12 @@ extension RegistryClient {
 
     private func ingest(
         _ ref: ImageReference, _ descriptor: Descriptor, into cache: BlobCache, session: Session,
-        progress: (@Sendable (BlobProgress) -> Void)?, isCancelled: @escaping () -> Bool, onDownload: () -> Void
+        arrival: BlobArrival?, progress: (@Sendable (BlobProgress) -> Void)?, isCancelled: @escaping () -> Bool,
+        onDownload: () -> Void
     ) throws(DistributionError) -> String {
         let digest = descriptor.digest
         let total = descriptor.size
-        return try cache.ingest(digest, expectedSize: total) { writer throws(DistributionError) in
+        return try cache.ingest(digest, expectedSize: total, arrival: arrival) { writer throws(DistributionError) in
             onDownload()
             writer.isCancelled = isCancelled
             var reported: Int64 = 0

@@ -45,16 +45,20 @@ final class LayerStream {
             throw .unsupportedDigest(image: imageName, layer: input.digest, digest: diffID)
         }
         self.checkDiffID = diffID != nil
-        // A wrong size is caught before decompressing anything.
+        // A wrong size is caught before decompressing anything (a blob still arriving is
+        // checked by its downloader).
         var info = stat()
-        if stat(input.path, &info) == 0, Int64(info.st_size) != input.size {
+        if input.growing == nil, stat(input.path, &info) == 0, Int64(info.st_size) != input.size {
             throw .sizeMismatch(image: imageName, layer: input.digest, expected: input.size, actual: Int64(info.st_size))
         }
         do {
             let digests = try StreamDigests(hashTar: diffID != nil)
             self.digests = digests
+            // A blob this run is downloading is hashed by the downloader as it arrives (the
+            // reader skips it and `finish` asks the downloader); any other blob is hashed here.
             reader = try ObservedTarReader(
                 path: input.path,
+                growing: input.growing,
                 onFileBytes: { digests.blob.update($0) },
                 onTarBytes: { bytes in digests.tar?.update(bytes) })
         } catch {
@@ -108,12 +112,24 @@ final class LayerStream {
             throw unreadable(error)
         }
         reader.close()
+        if let growing = input.growing {
+            // The downloader's verdict comes first: a failed download explains any oddity
+            // the stream saw.
+            let intact: Bool
+            do { intact = try growing.confirm() } catch { throw unreadable(error) }
+            guard intact else {
+                throw .layerChanged(image: imageName, layer: input.digest, entry: nil,
+                                    reason: "the download restarted after its first bytes had been read")
+            }
+        }
         guard totals.fileBytes == input.size else {
             throw .sizeMismatch(image: imageName, layer: input.digest, expected: input.size, actual: totals.fileBytes)
         }
-        let blob = digests.blob.finalize().description
-        guard blob == input.digest else {
-            throw .digestMismatch(image: imageName, layer: input.digest, actual: blob)
+        if !reader.fileVerifiedByWriter {
+            let blob = digests.blob.finalize().description
+            guard blob == input.digest else {
+                throw .digestMismatch(image: imageName, layer: input.digest, actual: blob)
+            }
         }
         if checkDiffID, let expected = input.diffID, let tar = digests.tar?.finalize().description, tar != expected {
             throw .diffIDMismatch(image: imageName, layer: input.digest, expected: expected, actual: tar)

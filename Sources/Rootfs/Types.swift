@@ -1,3 +1,5 @@
+import ArchiveIO
+
 /// One layer blob to flatten, in manifest order (lowest first).
 public struct LayerInput: Sendable, Hashable {
     /// `sha256:<hex>` of the blob as stored (compressed); verified while reading.
@@ -11,13 +13,28 @@ public struct LayerInput: Sendable, Hashable {
     public var mediaType: String
     /// The blob file on disk.
     public var path: String
+    /// Set while the blob is still downloading: it is read as it arrives, and its digest and
+    /// size are the downloader's to check (`confirm`), not re-hashed here.
+    public var growing: GrowingFile?
 
-    public init(digest: String, size: Int64, diffID: String? = nil, mediaType: String, path: String) {
+    public init(digest: String, size: Int64, diffID: String? = nil, mediaType: String, path: String,
+                growing: GrowingFile? = nil) {
         self.digest = digest
         self.size = size
         self.diffID = diffID
         self.mediaType = mediaType
         self.path = path
+        self.growing = growing
+    }
+
+    public static func == (lhs: LayerInput, rhs: LayerInput) -> Bool {
+        (lhs.digest, lhs.size, lhs.diffID, lhs.mediaType, lhs.path) == (rhs.digest, rhs.size, rhs.diffID, rhs.mediaType, rhs.path)
+            && (lhs.growing == nil) == (rhs.growing == nil)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(digest)
+        hasher.combine(path)
     }
 }
 

@@ -25,10 +25,13 @@ public struct AtomicOutput: Sendable {
         return try body()
     }
 
-    /// Fails when the destination exists and `replace` is false.
+    /// Fails when the destination exists and `replace` is false, and when it is anything but
+    /// a regular file (the rename would replace `/dev/null` or a FIFO, not write into it).
     public init(destination: String, replace: Bool) throws {
-        if !replace, FileManager.default.fileExists(atPath: destination) {
-            throw SifterError.outputExists(destination)
+        var info = stat()
+        if stat(destination, &info) == 0 || lstat(destination, &info) == 0 {
+            guard replace else { throw SifterError.outputExists(destination) }
+            guard (info.st_mode & S_IFMT) == S_IFREG else { throw SifterError.outputNotRegular(destination) }
         }
         let url = URL(fileURLWithPath: destination)
         let directory = url.deletingLastPathComponent().path

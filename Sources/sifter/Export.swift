@@ -9,7 +9,7 @@ struct Export: ParsableCommand {
     )
 
     @Argument(help: "The image.") var source: String
-    @Argument(help: "The tar file to write.") var output: String
+    @Argument(help: "The tar file to write, or - for standard output.") var output: String
     @Option(help: "Platform to pick from a multi-platform image.") var platform: String?
     @Flag(help: "Replace OUT.tar if it exists.") var force = false
     @OptionGroup var registry: RegistryFlags

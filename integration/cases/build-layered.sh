@@ -2,7 +2,8 @@
 # the tree in the SIF equals `umoci unpack`'s (as root), flattened in one pass and in two,
 # objects come in Apptainer's order, two builds are byte-identical, an unprivileged build
 # gives the same file, and the runscript behaves as OCI Entrypoint/Cmd say in a chroot of the
-# unpacked tree.
+# unpacked tree. `export` writes the same tree to a file and to standard output, and
+# `--force` never renames over a device.
 source "$(dirname "$0")/../lib.sh"
 cd "$CASE_WORK"
 "$IMAGES/make-layered.sh" layout t1 >/dev/null
@@ -61,4 +62,16 @@ chmod -R a+rX layout
 mkdir -m 777 unprivileged
 setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp "$SIFTER" build oci:layout:t1 unprivileged/out.sif
 cmp out.sif unprivileged/out.sif || fail "unprivileged build differs"
+# `export` to a file (one pass) and to standard output (two passes): the same tree.
+"$SIFTER" export oci:layout:t1 exported.tar
+"$SIFTER" export oci:layout:t1 - >piped.tar
+mkdir exported-tree piped-tree
+tar --xattrs --xattrs-include='*' --numeric-owner -xpf exported.tar -C exported-tree 2>/dev/null
+tar --xattrs --xattrs-include='*' --numeric-owner -xpf piped.tar -C piped-tree 2>/dev/null
+python3 "$COMPARE_TREES" exported-tree piped-tree || fail "export to - gives another tree than export to a file"
+# --force renames over regular files only: never over a device.
+status=0
+"$SIFTER" build --force oci:layout:t1 /dev/null 2>devnull.err || status=$?
+[ "$status" != 0 ] && grep -q "not a regular file" devnull.err || fail "build --force replaced /dev/null: $(cat devnull.err)"
+[ -c /dev/null ] || fail "/dev/null is no longer a device"
 echo "layered image: trees equal, reproducible, unprivileged build identical"

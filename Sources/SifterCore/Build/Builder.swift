@@ -1,3 +1,4 @@
+import Distribution
 import Foundation
 import Hashing
 import OCISpec
@@ -36,6 +37,8 @@ public struct BuildResult: Sendable {
     public var timings: [(stage: String, seconds: Double)]
     /// Why the one-pass stream was given up for the two passes (slower, same tree), if it was.
     public var onePassAbandoned: String?
+    /// Layers the stream began to read while they were still downloading.
+    public var layersReadWhileDownloading = 0
 }
 
 /// Progress events for a display; the builder never prints.
@@ -53,8 +56,12 @@ public struct Builder: Sendable {
 
     public func build(source: any ImageSource, output: String, events: @Sendable (BuildEvent) -> Void = { _ in }) throws -> BuildResult {
         let clock = StageClock()
-        let image = try source.resolve(platform: options.platform)
-        clock.lap("resolve+download")
+        // Layers keep downloading while the stream starts, top layer first.
+        // SIFTER_STREAM_DOWNLOADS=0 waits for every layer first (to compare, or rule it out).
+        let overlap = ProcessInfo.processInfo.environment["SIFTER_STREAM_DOWNLOADS"] != "0"
+        let image = overlap ? try source.resolveWhileDownloading(platform: options.platform)
+            : try source.resolve(platform: options.platform)
+        clock.lap(overlap ? "resolve" : "resolve+download")
         events(.resolved(image))
         let time = options.sourceDateEpoch ?? image.config.created.flatMap(RFC3339.parse) ?? 0
         let metadata = try BuildMetadata(image: image, time: time)
@@ -95,8 +102,8 @@ public struct Builder: Sendable {
             }
             clock.lap("prepare")
             events(.stage("squash"))
-            let squashed = try Squash.run(image: image, metadata: metadata, output: temporary, offset: offset,
-                                          options: squashOptions) { clock.lap($0) }
+            let squashed = try squash(image: image, metadata: metadata, output: temporary, offset: offset,
+                                      options: squashOptions, clock: clock)
             clock.lap("squash")
 
             let partitionSize = try fileSize(temporary) - offset
@@ -117,13 +124,36 @@ public struct Builder: Sendable {
             return BuildResult(
                 output: output, size: try fileSize(temporary), sha256: digest.hex, manifestDigest: image.manifestDigest,
                 indexDigest: image.indexDigest, configDigest: image.configDigest, arch: arch.goName, timings: clock.laps,
-                onePassAbandoned: squashed.onePassAbandoned
+                onePassAbandoned: squashed.onePassAbandoned,
+                layersReadWhileDownloading: image.downloads?.readWhileDownloading ?? 0
             )
         }
         if let digests = options.digests, let digest = try? Digest(sha256Hex: result.sha256) {
             digests.remember(digest, for: output)
         }
         return result
+    }
+
+    /// `Squash.run`, reading layers as they download. If that fails, or read bytes a resumed
+    /// download then replaced, the downloads are awaited (a failed one is the error to report)
+    /// and the stream runs again from the verified cache, where a fault in the image itself
+    /// shows up again with its proper message.
+    func squash(image: ResolvedImage, metadata: BuildMetadata, output: String, offset: Int64,
+                options: MksquashfsOptions, clock: StageClock) throws -> Squash.Outcome {
+        guard let downloads = image.downloads else {
+            return try Squash.run(image: image, metadata: metadata, output: output, offset: offset, options: options) { clock.lap($0) }
+        }
+        do {
+            let outcome = try Squash.run(image: image, metadata: metadata, output: output, offset: offset, options: options) { clock.lap($0) }
+            try downloads.wait()
+            clock.record("download", seconds: downloads.seconds)
+            return outcome
+        } catch {
+            try downloads.wait()
+            clock.record("download", seconds: downloads.seconds)
+            clock.lap("retry")
+            return try Squash.run(image: image.fromCache, metadata: metadata, output: output, offset: offset, options: options) { clock.lap($0) }
+        }
     }
 
     /// The SIF objects before the partition, in Apptainer's order (JSON objects sorted by name).
@@ -152,6 +182,11 @@ final class StageClock: @unchecked Sendable {
         let now = DispatchTime.now()
         laps.append((stage, Double(now.uptimeNanoseconds - last.uptimeNanoseconds) / 1e9))
         last = now
+    }
+
+    /// A duration that overlapped the laps (downloads under the stream).
+    func record(_ stage: String, seconds: Double) {
+        laps.append((stage, seconds))
     }
 }
 

@@ -21,6 +21,15 @@ public struct RegistrySource: ImageSource {
     }
 
     public func resolve(platform: Platform) throws -> ResolvedImage {
+        try resolve(platform: platform, waitForLayers: true)
+    }
+
+    /// Starts the layer downloads and returns at once.
+    public func resolveWhileDownloading(platform: Platform) throws -> ResolvedImage {
+        try resolve(platform: platform, waitForLayers: false)
+    }
+
+    private func resolve(platform: Platform, waitForLayers: Bool) throws -> ResolvedImage {
         let remote = try client.resolve(reference, platform: platform)
         let config = try ImageConfig.decode(remote.configBytes)
         let diffIDs = config.rootfs.diff_ids
@@ -30,9 +39,13 @@ public struct RegistrySource: ImageSource {
         for layer in remote.manifest.layers where !MediaType.layerTypes.contains(layer.mediaType) {
             throw BuildError.invalidSource(sourceText, reason: "layer \(layer.digest) has media type \(layer.mediaType), not a layer type")
         }
-        try client.fetchBlobs(reference, remote.manifest.layers, into: cache, progress: progress)
+        // Top layer first: the order the one-pass flattener reads them. Even when waited for,
+        // the downloads stay attached, so that blobs this run verified are not hashed again.
+        let downloads = client.startBlobs(reference, remote.manifest.layers.reversed(), into: cache, progress: progress)
+        if waitForLayers { try downloads.wait() }
         let layers = zip(remote.manifest.layers, diffIDs).map { layer, diffID in
-            ResolvedImage.Layer(descriptor: layer, diffID: diffID, path: cache.blobPath(for: layer.digest))
+            ResolvedImage.Layer(descriptor: layer, diffID: diffID, path: cache.blobPath(for: layer.digest),
+                                arrival: downloads.arrival(for: layer.digest))
         }
         // The definition file names what the user asked for (the digest is appended there).
         let named = reference.name + (reference.tag.map { ":" + $0 } ?? "")
@@ -40,6 +53,7 @@ public struct RegistrySource: ImageSource {
             sourceText: sourceText, reference: named,
             bootstrap: "docker", registry: reference.registry, repository: reference.repository,
             indexDigest: remote.indexDigest, manifestDigest: remote.manifestDigest, manifest: remote.manifest,
-            configDigest: remote.configDigest, configBytes: remote.configBytes, config: config, layers: layers)
+            configDigest: remote.configDigest, configBytes: remote.configBytes, config: config, layers: layers,
+            downloads: downloads)
     }
 }

@@ -1,3 +1,4 @@
+import Distribution
 import OCISpec
 
 /// An image ready to flatten: its documents and where each layer blob sits on disk.
@@ -16,18 +17,42 @@ public struct ResolvedImage: Sendable {
     public var configBytes: [UInt8]
     public var config: ImageConfig
     public var layers: [Layer]
+    /// Set when layers are still downloading (`resolveWhileDownloading`).
+    public var downloads: BlobDownloads?
 
     public struct Layer: Sendable {
         public var descriptor: Descriptor
         public var diffID: Digest?
         /// The blob's path; its digest and size are checked while it is read.
         public var path: String
+        /// Set while the blob downloads: read it as it arrives.
+        public var arrival: BlobArrival?
     }
 
     public var platform: Platform { config.platform }
+
+    /// The same image read from the cache only: every download must have completed.
+    public var fromCache: ResolvedImage {
+        var image = self
+        image.downloads = nil
+        image.layers = layers.map { layer in
+            var layer = layer
+            layer.arrival = nil
+            return layer
+        }
+        return image
+    }
 }
 
 /// Where images come from: a registry, an OCI layout, an archive.
 public protocol ImageSource: Sendable {
     func resolve(platform: Platform) throws -> ResolvedImage
+    /// Like `resolve`, but may return while layers are still downloading (`downloads`).
+    func resolveWhileDownloading(platform: Platform) throws -> ResolvedImage
+}
+
+extension ImageSource {
+    public func resolveWhileDownloading(platform: Platform) throws -> ResolvedImage {
+        try resolve(platform: platform)
+    }
 }

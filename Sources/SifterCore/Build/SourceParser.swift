@@ -55,6 +55,7 @@ public enum BuildReport {
             ("timings", .object(result.timings.map { ($0.stage, .seconds($0.seconds)) })),
             ("onePass", .bool(result.onePassAbandoned == nil)),
             ("onePassAbandoned", result.onePassAbandoned.map { .string($0) } ?? .null),
+            ("layersReadWhileDownloading", .int(Int64(result.layersReadWhileDownloading))),
         ])
     }
 }

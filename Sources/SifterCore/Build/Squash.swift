@@ -1,3 +1,5 @@
+import ArchiveIO
+import Distribution
 import Foundation
 import OCISpec
 import Rootfs
@@ -88,7 +90,8 @@ enum Squash {
     static func makeFlattener(image: ResolvedImage, metadata: BuildMetadata) -> LayerFlattener {
         let layers = image.layers.map { layer in
             LayerInput(digest: layer.descriptor.digest.description, size: layer.descriptor.size,
-                       diffID: layer.diffID?.description, mediaType: layer.descriptor.mediaType, path: layer.path)
+                       diffID: layer.diffID?.description, mediaType: layer.descriptor.mediaType, path: layer.path,
+                       growing: layer.arrival.map(growingFile))
         }
         let synthetic = metadata.runtimeEntries.map { entry -> SyntheticEntry in
             let kind: SyntheticEntry.Kind = switch entry.kind {
@@ -106,6 +109,18 @@ enum Squash {
         return LayerFlattener(layers: layers, options: FlattenOptions(
             imageName: image.sourceText, defaultTime: metadata.time, synthetic: synthetic, probePath: "bin/sh"))
     }
+}
+
+/// A blob still downloading, as the flattener reads it.
+private func growingFile(_ arrival: BlobArrival) -> GrowingFile {
+    GrowingFile(
+        size: arrival.size,
+        open: {
+            let opened = try arrival.openForReading()
+            return (opened.fd, opened.verifiedByDownload)
+        },
+        readable: { try arrival.readable(beyond: $0) },
+        confirm: { try arrival.confirm() })
 }
 
 /// Reads the machine of an ELF header, as Apptainer's `ArchFromContainer` does for /bin/sh.

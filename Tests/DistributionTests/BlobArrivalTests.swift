@@ -1,0 +1,138 @@
+import Foundation
+@testable import Distribution
+import Hashing
+import OCISpec
+import Testing
+
+/// A blob read while it is written into the cache: readers see only written bytes, learn of a
+/// failure, and are told when bytes they may have read were cut away by a restart.
+struct BlobArrivalTests {
+    static func readAll(_ arrival: BlobArrival) throws -> [UInt8] {
+        let (fd, verifiedByDownload) = try arrival.openForReading()
+        defer { close(fd) }
+        #expect(verifiedByDownload)
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 7)
+        while true {
+            let available = try arrival.readable(beyond: Int64(bytes.count))
+            if available <= Int64(bytes.count) { break }
+            let want = min(buffer.count, Int(available) - bytes.count)
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(bytes.count)) }
+            #expect(n > 0)
+            bytes += buffer[0..<n]
+        }
+        return bytes
+    }
+
+    @Test func readerFollowsTheWriterAndIsToldTheBytesAreVerified() throws {
+        let root = try RegistryFixture.temporaryDirectory("arrival")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let cache = try BlobCache(root: root)
+        let bytes = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let digest = try BlobCacheTests.digest(bytes)
+        let arrival = BlobArrival(digest: digest, size: Int64(bytes.count), path: cache.blobPath(for: digest))
+        let read = Locked<[UInt8]?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            read.withLock { $0 = try? Self.readAll(arrival) }
+            done.signal()
+        }.start()
+        _ = try cache.ingest(digest, expectedSize: Int64(bytes.count), arrival: arrival) { writer throws(DistributionError) in
+            for start in stride(from: 0, to: bytes.count, by: 300) {
+                try feed(writer, bytes[start..<min(start + 300, bytes.count)])
+                usleep(500)
+            }
+        }
+        done.wait()
+        #expect(read.withLock { $0 } == bytes)
+        #expect(try arrival.confirm())
+        #expect(arrival.wasReadWhileWriting)
+        // Once complete, a new reader opens the cached blob, which this run verified.
+        let (fd, verified) = try arrival.openForReading()
+        close(fd)
+        #expect(verified)
+    }
+
+    @Test func aRestartBelowWhatWasReadIsReported() throws {
+        let root = try RegistryFixture.temporaryDirectory("arrival")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let cache = try BlobCache(root: root)
+        let bytes = Array("0123456789abcdef".utf8)
+        let digest = try BlobCacheTests.digest(bytes)
+        let arrival = BlobArrival(digest: digest, size: Int64(bytes.count), path: cache.blobPath(for: digest))
+        _ = try cache.ingest(digest, expectedSize: Int64(bytes.count), arrival: arrival) { writer throws(DistributionError) in
+            // An error page's bytes, read by a reader, then rolled back.
+            writer.begin()
+            try feed(writer, Array("<html>".utf8))
+            #expect(try arrival.readable(beyond: 0) == 6)
+            try writer.rollback()
+            try feed(writer, bytes)
+        }
+        #expect(try arrival.confirm() == false)
+    }
+
+    @Test func aRestartAboveWhatWasReadIsHarmless() throws {
+        let root = try RegistryFixture.temporaryDirectory("arrival")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let cache = try BlobCache(root: root)
+        let bytes = Array("0123456789abcdef".utf8)
+        let digest = try BlobCacheTests.digest(bytes)
+        let arrival = BlobArrival(digest: digest, size: Int64(bytes.count), path: cache.blobPath(for: digest))
+        _ = try cache.ingest(digest, expectedSize: Int64(bytes.count), arrival: arrival) { writer throws(DistributionError) in
+            try feed(writer, bytes[0..<4])
+            #expect(try arrival.readable(beyond: 0) == 4)
+            writer.begin()
+            try feed(writer, Array("junk".utf8))
+            try writer.rollback()
+            try feed(writer, bytes[4...])
+        }
+        #expect(try arrival.confirm())
+    }
+
+    @Test func aFailedDownloadWakesTheReaderWithItsError() throws {
+        let root = try RegistryFixture.temporaryDirectory("arrival")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let cache = try BlobCache(root: root)
+        let bytes = Array("expected content".utf8)
+        let digest = try BlobCacheTests.digest(bytes)
+        let arrival = BlobArrival(digest: digest, size: Int64(bytes.count), path: cache.blobPath(for: digest))
+        let outcome = Locked<String?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            do {
+                _ = try arrival.readable(beyond: Int64(bytes.count))
+                outcome.withLock { $0 = "returned" }
+            } catch {
+                outcome.withLock { $0 = "\(error)" }
+            }
+            done.signal()
+        }.start()
+        #expect(throws: DistributionError.self) {
+            _ = try cache.ingest(digest, expectedSize: Int64(bytes.count), arrival: arrival) { writer throws(DistributionError) in
+                try feed(writer, Array("unexpected bytes".utf8))
+            }
+        }
+        arrival.failed(.cancelled)
+        done.wait()
+        #expect(outcome.withLock { $0 } != "returned")
+        #expect(throws: DistributionError.self) { _ = try arrival.confirm() }
+        #expect(cache.path(for: digest) == nil)
+    }
+
+    @Test func aBlobAlreadyCachedMustBeCheckedByItsReader() throws {
+        let root = try RegistryFixture.temporaryDirectory("arrival")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let cache = try BlobCache(root: root)
+        let bytes = Array("cached".utf8)
+        let digest = try BlobCacheTests.digest(bytes)
+        _ = try cache.ingest(digest, expectedSize: Int64(bytes.count)) { writer throws(DistributionError) in try feed(writer, bytes) }
+        let arrival = BlobArrival(digest: digest, size: Int64(bytes.count), path: cache.blobPath(for: digest))
+        _ = try cache.ingest(digest, expectedSize: Int64(bytes.count), arrival: arrival) { _ throws(DistributionError) in
+            Issue.record("a cached blob was downloaded again")
+        }
+        let (fd, verifiedByDownload) = try arrival.openForReading()
+        close(fd)
+        #expect(!verifiedByDownload)
+        #expect(try arrival.confirm())
+    }
+}
