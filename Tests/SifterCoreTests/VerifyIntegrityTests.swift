@@ -1,4 +1,5 @@
 import Foundation
+import Hashing
 import SIF
 import Testing
 @testable import SifterCore
@@ -50,6 +51,23 @@ import Testing
     /// Where field `fieldOffset` of descriptor `id` sits (slot = id - 1 in a built SIF).
     func descriptorByte(id: UInt32, field fieldOffset: Int64) -> Int64 {
         Layout.defaultDescriptorsOffset + Int64(id - 1) * Int64(Layout.descriptorSize) + fieldOffset
+    }
+
+    /// The builder's path (record reserved first, file hashed alongside) writes the very bytes
+    /// `append` writes, and returns the digest of the finished file.
+    @Test func builderAppendWritesTheSameBytesAndHashesTheFile() throws {
+        let plain = try makeSIF()
+        defer { unlink(plain) }
+        let bare = try makeSIF(integrity: false)
+        defer { unlink(bare) }
+        let image = try SIFImage.load(path: bare, writable: true)
+        let digest = try IntegrityRecord.appendHashingFile(to: image, time: Self.time)
+        try image.close()
+        let expected = try Data(contentsOf: URL(fileURLWithPath: plain))
+        let built = try Data(contentsOf: URL(fileURLWithPath: bare))
+        #expect(built == expected)
+        #expect(digest.hex == (try SHA256.hash(built)).hex)
+        #expect(IntegrityChecker.check(path: bare).status == .passed)
     }
 
     @Test func freshSIFVerifies() throws {

@@ -116,11 +116,10 @@ public struct Builder: Sendable {
             let sif = try SIFImage.create(path: temporary, options: createOptions, objects: leading + [partition])
             // `sifter verify`: the digests of every object, the partition's included, in a small
             // object after the partition (its digest exists only now); appending moves nothing.
-            try IntegrityRecord.append(to: sif, time: time)
+            let digest = try IntegrityRecord.appendHashingFile(to: sif, time: time)
             try sif.close()
             chmod(temporary, 0o755)
             clock.lap("sif")
-            let digest = try SHA256.hash(fileAt: temporary)
             return BuildResult(
                 output: output, size: try fileSize(temporary), sha256: digest.hex, manifestDigest: image.manifestDigest,
                 indexDigest: image.indexDigest, configDigest: image.configDigest, arch: arch.goName, timings: clock.laps,
