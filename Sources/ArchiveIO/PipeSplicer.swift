@@ -15,6 +15,10 @@ import Glibc
 /// buffer has been spliced the pipe holds at most its capacity, so every buffer more than
 /// `capacity / blockSize` places back has been read, and the ring is twice that long.
 /// The reader must read(2) the pipe (as mksquashfs does), not splice it onward.
+///
+/// The ring is mapped with mmap, not malloc'd: the writer may be gone while the reader still
+/// reads the last blocks. munmap only drops our mapping (the pipe keeps the pages and their
+/// bytes until they are read), whereas free() could hand them to the next malloc.
 final class PipeSplicer {
     let fd: Int32
     private let blockSize: Int
@@ -29,17 +33,16 @@ final class PipeSplicer {
         // F_GETPIPE_SZ (Linux's 1024 + 8) is not exported to Swift.
         let capacity = Int(fcntl(fd, 1032))
         guard capacity > 0 else { return nil }
-        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
-        var memory: UnsafeMutableRawPointer?
         let slots = 2 * ((capacity + blockSize - 1) / blockSize) + 2
-        guard posix_memalign(&memory, pageSize, slots * blockSize) == 0, let memory else { return nil }
+        let memory = mmap(nil, slots * blockSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let memory, memory != MAP_FAILED else { return nil }
         self.fd = fd
         self.blockSize = blockSize
         self.slots = slots
         self.ring = memory
     }
 
-    deinit { free(ring) }
+    deinit { munmap(ring, slots * blockSize) }
 
     /// Sends `length` bytes from `bytes`; returns the count or -1 with errno set.
     func send(_ bytes: UnsafeRawPointer, _ length: Int) -> Int {

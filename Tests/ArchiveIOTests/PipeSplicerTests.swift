@@ -43,15 +43,27 @@ import Testing
         _ = fcntl(ends[1], setPipeSize, pipeSize)
         let received = LockedData()
         let readEnd = ends[0]
+        let writerGone = DispatchSemaphore(value: 0)
+        // With the big pipe, the last 256 KiB stay unread until the writer is gone (they fit
+        // in the pipe, so the writer can finish); the one-page pipe could not hold them.
+        let tail = pipeSize >= 1 << 20 ? expected.count - (256 << 10) : Int.max
         let reader = Thread {
             // Small, odd-sized reads with pauses: the pipe stays full most of the time.
             var buffer = [UInt8](repeating: 0, count: 4099)
             var reads = 0
+            var total = 0
+            var waited = false
             while true {
+                // The last bytes are read only once the writer is gone and its memory freed.
+                if !waited, total >= tail {
+                    writerGone.wait()
+                    waited = true
+                }
                 let n = buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
                 if n < 0, errno == EINTR { continue }
                 if n <= 0 { break }
                 received.append(buffer[0..<n])
+                total += n
                 reads += 1
                 if reads % 64 == 0 { usleep(200) }
             }
@@ -59,10 +71,16 @@ import Testing
             received.finish()
         }
         reader.start()
-        let writer = try ArchiveWriter(fileDescriptor: ends[1])
-        try Self.writeMembers(to: writer)
+        do {
+            let writer = try ArchiveWriter(fileDescriptor: ends[1])
+            try Self.writeMembers(to: writer)
+        }
         close(ends[1])
+        // Memory the program allocates next must not change what is still in the pipe.
+        let scribbles = (0..<16).map { _ in [UInt8](repeating: 0xEE, count: 3 << 20) }
+        writerGone.signal()
         let got = received.wait()
+        #expect(scribbles.count == 16)
         #expect(got.count == expected.count)
         // The first difference, not the whole buffers: a diff of megabytes is unreadable.
         let firstDifference = got == expected ? nil : zip(got, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset
