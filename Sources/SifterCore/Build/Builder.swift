@@ -63,6 +63,17 @@ public struct Builder: Sendable {
             : try source.resolve(platform: options.platform)
         clock.lap(overlap ? "resolve" : "resolve+download")
         events(.resolved(image))
+        do {
+            return try build(image: image, output: output, clock: clock, events: events)
+        } catch {
+            // Nothing will read the layers still downloading (partial files stay to resume).
+            image.downloads?.cancel()
+            throw error
+        }
+    }
+
+    private func build(image: ResolvedImage, output: String, clock: StageClock,
+                       events: @Sendable (BuildEvent) -> Void) throws -> BuildResult {
         let time = options.sourceDateEpoch ?? image.config.created.flatMap(RFC3339.parse) ?? 0
         let metadata = try BuildMetadata(image: image, time: time)
         let mksquashfsVersion = try MksquashfsProcess.version(executable: options.squashfs.executable)
