@@ -7,6 +7,29 @@ import Testing
 /// A blob read while it is written into the cache: readers see only written bytes, learn of a
 /// failure, and are told when bytes they may have read were cut away by a restart.
 struct BlobArrivalTests {
+    /// A fresh cache and an arrival for `bytes`, removed by `cleanup()`.
+    struct Fixture {
+        let root: String
+        let cache: BlobCache
+        let bytes: [UInt8]
+        let digest: Digest
+        let arrival: BlobArrival
+
+        init(_ bytes: [UInt8]) throws {
+            root = try RegistryFixture.temporaryDirectory("arrival")
+            cache = try BlobCache(root: root)
+            self.bytes = bytes
+            digest = try BlobCacheTests.digest(bytes)
+            arrival = BlobArrival(digest: digest, size: Int64(bytes.count), path: cache.blobPath(for: digest))
+        }
+
+        func ingest(_ body: (BlobWriter) throws(DistributionError) -> Void) throws(DistributionError) {
+            _ = try cache.ingest(digest, expectedSize: Int64(bytes.count), arrival: arrival, body)
+        }
+
+        func cleanup() { try? FileManager.default.removeItem(atPath: root) }
+    }
+
     static func readAll(_ arrival: BlobArrival) throws -> [UInt8] {
         let (fd, verifiedByDownload) = try arrival.openForReading()
         defer { close(fd) }
@@ -25,19 +48,16 @@ struct BlobArrivalTests {
     }
 
     @Test func readerFollowsTheWriterAndIsToldTheBytesAreVerified() throws {
-        let root = try RegistryFixture.temporaryDirectory("arrival")
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let cache = try BlobCache(root: root)
-        let bytes = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-        let digest = try BlobCacheTests.digest(bytes)
-        let arrival = BlobArrival(digest: digest, size: Int64(bytes.count), path: cache.blobPath(for: digest))
+        let fixture = try Fixture((0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        defer { fixture.cleanup() }
+        let (bytes, arrival) = (fixture.bytes, fixture.arrival)
         let read = Locked<[UInt8]?>(nil)
         let done = DispatchSemaphore(value: 0)
         Thread {
             read.withLock { $0 = try? Self.readAll(arrival) }
             done.signal()
         }.start()
-        _ = try cache.ingest(digest, expectedSize: Int64(bytes.count), arrival: arrival) { writer throws(DistributionError) in
+        try fixture.ingest { writer throws(DistributionError) in
             for start in stride(from: 0, to: bytes.count, by: 300) {
                 try feed(writer, bytes[start..<min(start + 300, bytes.count)])
                 usleep(500)
@@ -54,13 +74,10 @@ struct BlobArrivalTests {
     }
 
     @Test func aRestartBelowWhatWasReadIsReported() throws {
-        let root = try RegistryFixture.temporaryDirectory("arrival")
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let cache = try BlobCache(root: root)
-        let bytes = Array("0123456789abcdef".utf8)
-        let digest = try BlobCacheTests.digest(bytes)
-        let arrival = BlobArrival(digest: digest, size: Int64(bytes.count), path: cache.blobPath(for: digest))
-        _ = try cache.ingest(digest, expectedSize: Int64(bytes.count), arrival: arrival) { writer throws(DistributionError) in
+        let fixture = try Fixture(Array("0123456789abcdef".utf8))
+        defer { fixture.cleanup() }
+        let (bytes, arrival) = (fixture.bytes, fixture.arrival)
+        try fixture.ingest { writer throws(DistributionError) in
             // An error page's bytes, read by a reader, then rolled back.
             writer.begin()
             try feed(writer, Array("<html>".utf8))
@@ -72,13 +89,10 @@ struct BlobArrivalTests {
     }
 
     @Test func aRestartAboveWhatWasReadIsHarmless() throws {
-        let root = try RegistryFixture.temporaryDirectory("arrival")
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let cache = try BlobCache(root: root)
-        let bytes = Array("0123456789abcdef".utf8)
-        let digest = try BlobCacheTests.digest(bytes)
-        let arrival = BlobArrival(digest: digest, size: Int64(bytes.count), path: cache.blobPath(for: digest))
-        _ = try cache.ingest(digest, expectedSize: Int64(bytes.count), arrival: arrival) { writer throws(DistributionError) in
+        let fixture = try Fixture(Array("0123456789abcdef".utf8))
+        defer { fixture.cleanup() }
+        let (bytes, arrival) = (fixture.bytes, fixture.arrival)
+        try fixture.ingest { writer throws(DistributionError) in
             try feed(writer, bytes[0..<4])
             #expect(try arrival.readable(beyond: 0) == 4)
             writer.begin()
@@ -90,12 +104,9 @@ struct BlobArrivalTests {
     }
 
     @Test func aFailedDownloadWakesTheReaderWithItsError() throws {
-        let root = try RegistryFixture.temporaryDirectory("arrival")
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let cache = try BlobCache(root: root)
-        let bytes = Array("expected content".utf8)
-        let digest = try BlobCacheTests.digest(bytes)
-        let arrival = BlobArrival(digest: digest, size: Int64(bytes.count), path: cache.blobPath(for: digest))
+        let fixture = try Fixture(Array("expected content".utf8))
+        defer { fixture.cleanup() }
+        let (bytes, arrival) = (fixture.bytes, fixture.arrival)
         let outcome = Locked<String?>(nil)
         let done = DispatchSemaphore(value: 0)
         Thread {
@@ -108,7 +119,7 @@ struct BlobArrivalTests {
             done.signal()
         }.start()
         #expect(throws: DistributionError.self) {
-            _ = try cache.ingest(digest, expectedSize: Int64(bytes.count), arrival: arrival) { writer throws(DistributionError) in
+            try fixture.ingest { writer throws(DistributionError) in
                 try feed(writer, Array("unexpected bytes".utf8))
             }
         }
@@ -116,23 +127,20 @@ struct BlobArrivalTests {
         done.wait()
         #expect(outcome.withLock { $0 } != "returned")
         #expect(throws: DistributionError.self) { _ = try arrival.confirm() }
-        #expect(cache.path(for: digest) == nil)
+        #expect(fixture.cache.path(for: fixture.digest) == nil)
     }
 
     @Test func aBlobAlreadyCachedMustBeCheckedByItsReader() throws {
-        let root = try RegistryFixture.temporaryDirectory("arrival")
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let cache = try BlobCache(root: root)
-        let bytes = Array("cached".utf8)
-        let digest = try BlobCacheTests.digest(bytes)
-        _ = try cache.ingest(digest, expectedSize: Int64(bytes.count)) { writer throws(DistributionError) in try feed(writer, bytes) }
-        let arrival = BlobArrival(digest: digest, size: Int64(bytes.count), path: cache.blobPath(for: digest))
-        _ = try cache.ingest(digest, expectedSize: Int64(bytes.count), arrival: arrival) { _ throws(DistributionError) in
-            Issue.record("a cached blob was downloaded again")
+        let fixture = try Fixture(Array("cached".utf8))
+        defer { fixture.cleanup() }
+        let bytes = fixture.bytes
+        _ = try fixture.cache.ingest(fixture.digest, expectedSize: Int64(bytes.count)) { writer throws(DistributionError) in
+            try feed(writer, bytes)
         }
-        let (fd, verifiedByDownload) = try arrival.openForReading()
+        try fixture.ingest { _ throws(DistributionError) in Issue.record("a cached blob was downloaded again") }
+        let (fd, verifiedByDownload) = try fixture.arrival.openForReading()
         close(fd)
         #expect(!verifiedByDownload)
-        #expect(try arrival.confirm())
+        #expect(try fixture.arrival.confirm())
     }
 }
