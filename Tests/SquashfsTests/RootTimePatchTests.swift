@@ -3,10 +3,10 @@ import Testing
 import Squashfs
 
 /// The patch against mksquashfs itself: an image stamped with another time (as the clock
-/// stamps a build's) and then patched
-/// must be byte for byte the image mksquashfs writes with SOURCE_DATE_EPOCH set to that time
-/// (the same zlib at the same level recompresses the root's block), at offset 0 and inside a
-/// file, whether the tables after the inode table move or not.
+/// stamps a build's) and then patched must be byte for byte the image mksquashfs writes
+/// with SOURCE_DATE_EPOCH set to that time (the same zlib at the same level recompresses the
+/// root's block), at offset 0 and inside a file, whether the tables after the inode table
+/// move or not.
 @Suite struct RootTimePatchTests {
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/mksquashfs")))
     func patchedImageEqualsTheOneWrittenWithThatTime() throws {
