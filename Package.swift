@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "DistributionTests", dependencies: ["Distribution", "OCISpec", "Hashing"]),
         .testTarget(name: "RootfsTests", dependencies: ["Rootfs", "ArchiveIO", "OCISpec"]),
         .testTarget(name: "SquashfsTests", dependencies: ["Squashfs"]),
-        .testTarget(name: "SifterCoreTests", dependencies: ["SifterCore", "SIF"]),
+        .testTarget(name: "SifterCoreTests", dependencies: ["SifterCore", "SIF", "Rootfs", "ArchiveIO", "OCISpec", "Hashing"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -8,7 +8,7 @@ import Darwin
 /// State shared with the C callbacks of `ObservedTarReader`; owned by the reader, passed
 /// unretained.
 final class ObservedSource {
-    var fd: Int32
+    let source: any ByteSource
     let buffer: UnsafeMutableRawBufferPointer
     let onFile: (UnsafeRawBufferPointer) -> Void
     let onTar: (UnsafeRawBufferPointer) -> Void
@@ -17,79 +17,48 @@ final class ObservedSource {
     var inflater: GzipInflater?
     /// The outer stage has delivered all of the decompressed stream.
     var outerEOF = false
+    /// The source's end has been read.
+    var fileEOF = false
     var fileBytes: Int64 = 0
     var tarBytes: Int64 = 0
     var pendingError: ArchiveError?
-    /// Set when the file is still being written: reads stop where it says.
-    let growing: GrowingFile?
 
-    init(fd: Int32, blockSize: Int, growing: GrowingFile?, onFile: @escaping (UnsafeRawBufferPointer) -> Void,
+    init(source: any ByteSource, blockSize: Int, onFile: @escaping (UnsafeRawBufferPointer) -> Void,
          onTar: @escaping (UnsafeRawBufferPointer) -> Void) {
-        self.fd = fd
-        self.growing = growing
+        self.source = source
         self.buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
         self.onFile = onFile
         self.onTar = onTar
     }
 
-    deinit {
-        closeFile()
-        buffer.deallocate()
-    }
+    deinit { buffer.deallocate() }
 
-    func closeFile() {
-        if fd >= 0 { closeDescriptor(fd) }
-        fd = -1
-    }
-
-    /// Reads the next chunk of the file into `buffer` and observes it; nil at end of file.
+    /// Reads the next chunk of the source into `buffer` and observes it; nil at its end.
     func readFileChunk() throws(ArchiveError) -> UnsafeRawBufferPointer? {
-        guard fd >= 0, let base = buffer.baseAddress else { return nil }
-        var limit = buffer.count
-        if let growing {
-            let available = try readableChunk(growing, at: fileBytes, length: limit)
-            if available <= fileBytes { return nil }
-            limit = Int(min(Int64(limit), available - fileBytes))
+        guard !fileEOF, let base = buffer.baseAddress else { return nil }
+        let n = try readSource(source, at: fileBytes, into: buffer)
+        guard n > 0 else {
+            fileEOF = true
+            return nil
         }
-        while true {
-            // A growing file's descriptor is shared with its writer and other readers (dup),
-            // so its file offset is nobody's: read at our own position.
-            let n = growing == nil ? read(fd, base, limit) : pread(fd, base, limit, off_t(fileBytes))
-            if n > 0 {
-                let chunk = UnsafeRawBufferPointer(start: base, count: n)
-                onFile(chunk)
-                fileBytes += Int64(n)
-                return chunk
-            }
-            if n == 0 { return nil }
-            let code = errno
-            if code == EINTR { continue }
-            throw ArchiveError.libarchive(
-                operation: "read", severity: .fatal, errno: code, message: String(cString: strerror(code)))
-        }
+        let chunk = UnsafeRawBufferPointer(start: base, count: n)
+        onFile(chunk)
+        fileBytes += Int64(n)
+        return chunk
     }
 }
 
-/// Waits until `length` bytes from `offset` have arrived (fewer at the end of the file) and
-/// returns how far the file may be read. Whole chunks, as a regular file gives them: the
-/// decompressors expect a header in one piece, and fewer wake-ups cost less.
-func readableChunk(_ growing: GrowingFile, at offset: Int64, length: Int) throws(ArchiveError) -> Int64 {
-    let wanted = offset + min(Int64(length), max(0, growing.size - offset))
-    var available = offset
+/// `source.read`, its failures as `ArchiveError` (a download's own error keeps its text).
+func readSource(_ source: any ByteSource, at offset: Int64, into buffer: UnsafeMutableRawBufferPointer)
+    throws(ArchiveError) -> Int
+{
     do {
-        repeat {
-            let now = try growing.readable(available)
-            if now <= available { break }
-            available = now
-        } while available < wanted
+        return try source.read(at: offset, into: buffer)
+    } catch let error as ArchiveError {
+        throw error
     } catch {
         throw ArchiveError.libarchive(operation: "read", severity: .fatal, errno: 0, message: "\(error)")
     }
-    return available
-}
-
-private func closeDescriptor(_ fd: Int32) {
-    _ = close(fd)
 }
 
 /// Read callback of the outer libarchive handle: the file's bytes.
@@ -161,35 +130,26 @@ func observedTarRead(
     return 0
 }
 
-/// Whether ISA-L should decompress the file at `fd`: it starts the way libarchive's gzip
-/// bidder requires (magic, deflate, no reserved flag bits), and its start decompresses to
-/// something no libarchive filter claims. libarchive would stack a second filter there
-/// (gzip in gzip, say), and only its own path reproduces that. Reads with pread, so the
-/// observers still see the file from its first byte; a pipe is left to libarchive.
-func isGzipForISAL(fd: Int32, growing: GrowingFile? = nil) throws(ArchiveError) -> Bool {
-    // A file still arriving is read only as far as it has arrived.
-    func available(at offset: Int64, length: Int) throws(ArchiveError) -> Int64 {
-        guard let growing else { return .max }
-        return try readableChunk(growing, at: offset, length: length)
-    }
-    var head: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
-    guard try available(at: 0, length: 4) >= 4 else { return false }
-    guard withUnsafeMutableBytes(of: &head, { pread(fd, $0.baseAddress, 4, 0) }) == 4,
-          head.0 == 0x1f, head.1 == 0x8b, head.2 == 8, head.3 & 0xE0 == 0
-    else { return false }
-
+/// Whether ISA-L should decompress `source`: it starts the way libarchive's gzip bidder
+/// requires (magic, deflate, no reserved flag bits), and its start decompresses to something
+/// no libarchive filter claims. libarchive would stack a second filter there (gzip in gzip,
+/// say), and only its own path reproduces that. Positional reads, so the observers still see
+/// the source from its first byte.
+func isGzipForISAL(_ source: any ByteSource) throws(ArchiveError) -> Bool {
     let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: ArchiveReader.defaultBlockSize, alignment: 16)
     defer { chunk.deallocate() }
-    var position: off_t = 0
+    guard try readSource(source, at: 0, into: UnsafeMutableRawBufferPointer(rebasing: chunk[0..<4])) == 4,
+          chunk[0] == 0x1f, chunk[1] == 0x8b, chunk[2] == 8, chunk[3] & 0xE0 == 0
+    else { return false }
+
+    var position: Int64 = 0
     let probe = GzipInflater()
     let start: UnsafeRawBufferPointer?
     do {
         start = try probe.nextBlock { () throws(ArchiveError) -> UnsafeRawBufferPointer? in
-            let limit = min(Int64(chunk.count), try available(at: Int64(position), length: chunk.count) - Int64(position))
-            guard limit > 0 else { return nil }
-            let n = pread(fd, chunk.baseAddress, Int(limit), position)
+            let n = try readSource(source, at: position, into: chunk)
             guard n > 0 else { return nil }
-            position += off_t(n)
+            position += Int64(n)
             return UnsafeRawBufferPointer(rebasing: chunk[0..<n])
         }
     } catch {

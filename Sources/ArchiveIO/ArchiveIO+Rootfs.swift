@@ -31,59 +31,42 @@ public final class ObservedTarReader {
 
     /// Non-fatal diagnostics libarchive reported (`ARCHIVE_WARN`), oldest first.
     public private(set) var warnings: [String] = []
-    /// True when the growing file's writer checks its digest, so `onFileBytes` was not called.
-    public let fileVerifiedByWriter: Bool
 
-    /// Opens `path`, or reads `growing` as it arrives. `onFileBytes` sees the file's bytes in
-    /// order, `onTarBytes` the decompressed tar's bytes in order; both only during the call.
+    /// Reads the regular file at `path`.
     public convenience init(
         path: String,
-        growing: GrowingFile? = nil,
         blockSize: Int = ArchiveReader.defaultBlockSize,
-        onFileBytes: @escaping (UnsafeRawBufferPointer) -> Void,
-        onTarBytes: @escaping (UnsafeRawBufferPointer) -> Void
+        onFileBytes: @escaping (UnsafeRawBufferPointer) -> Void = { _ in },
+        onTarBytes: @escaping (UnsafeRawBufferPointer) -> Void = { _ in }
+    ) throws {
+        try self.init(source: try FileSource(path: path), blockSize: blockSize, onFileBytes: onFileBytes, onTarBytes: onTarBytes)
+    }
+
+    /// Reads `source` from its first byte. `onFileBytes` sees the source's bytes in order,
+    /// `onTarBytes` the decompressed tar's bytes in order; both only during the call.
+    public convenience init(
+        source: any ByteSource,
+        blockSize: Int = ArchiveReader.defaultBlockSize,
+        onFileBytes: @escaping (UnsafeRawBufferPointer) -> Void = { _ in },
+        onTarBytes: @escaping (UnsafeRawBufferPointer) -> Void = { _ in }
     ) throws {
         try self.init(
-            path: path, growing: growing, blockSize: blockSize, gzipDecoder: .isal,
-            onFileBytes: onFileBytes, onTarBytes: onTarBytes)
+            source: source, blockSize: blockSize, gzipDecoder: .isal, onFileBytes: onFileBytes, onTarBytes: onTarBytes)
     }
 
     /// `gzipDecoder: .libarchive` keeps gzip on the libarchive path, for tests to compare with.
     init(
-        path: String,
-        growing: GrowingFile? = nil,
+        source: any ByteSource,
         blockSize: Int = ArchiveReader.defaultBlockSize,
         gzipDecoder: GzipDecoder,
         onFileBytes: @escaping (UnsafeRawBufferPointer) -> Void,
         onTarBytes: @escaping (UnsafeRawBufferPointer) -> Void
     ) throws {
-        let fd: Int32
-        var observeFile = true
-        if let growing {
-            do {
-                (fd, observeFile) = try growing.open()
-                observeFile.toggle()
-            } catch {
-                throw ArchiveError.libarchive(operation: "open(\(path))", severity: .fatal, errno: 0, message: "\(error)")
-            }
-        } else {
-            fd = open(path, O_RDONLY | O_CLOEXEC)
-        }
-        guard fd >= 0 else {
-            let code = errno
-            throw ArchiveError.libarchive(
-                operation: "open(\(path))", severity: .fatal, errno: code, message: String(cString: strerror(code)))
-        }
-        let source = ObservedSource(
-            fd: fd, blockSize: max(blockSize, 4096), growing: growing, onFile: observeFile ? onFileBytes : { _ in },
-            onTar: onTarBytes)
-        fileVerifiedByWriter = !observeFile
+        let source = ObservedSource(source: source, blockSize: max(blockSize, 4096), onFile: onFileBytes, onTar: onTarBytes)
         // libarchive's raw format refuses an empty input ("Unrecognized archive format"), but
         // an empty blob is an empty tar stream (Go's archive/tar reads it as such).
-        var info = stat()
-        let isEmpty = growing.map { $0.size == 0 }
-            ?? (fstat(fd, &info) == 0 && info.st_size == 0 && (info.st_mode & S_IFMT) == S_IFREG)
-        let useISAL = try !isEmpty && gzipDecoder == .isal && isGzipForISAL(fd: fd, growing: growing)
+        let isEmpty = source.source.size == 0
+        let useISAL = try !isEmpty && gzipDecoder == .isal && isGzipForISAL(source.source)
         guard let inner = archive_read_new() else {
             throw ArchiveError.libarchive(
                 operation: "archive_read_new", severity: .fatal, errno: ENOMEM, message: "out of memory")
@@ -110,7 +93,7 @@ public final class ObservedTarReader {
         if let outer {
             try check(outer, "archive_read_support_filter_all") { archive_read_support_filter_all(outer) }
             try check(outer, "archive_read_support_format_raw") { archive_read_support_format_raw(outer) }
-            try check(outer, "archive_read_open(\(path))") {
+            try check(outer, "archive_read_open") {
                 archive_read_open(outer, context, nil, observedFileRead, nil)
             }
             // The raw format presents the whole decompressed stream as one entry.
@@ -132,7 +115,6 @@ public final class ObservedTarReader {
     deinit {
         archive_read_free(inner)
         if let outer { archive_read_free(outer) }
-        source.closeFile()
     }
 
     /// Names of the detected compression filters, without "none". When one is nested in
@@ -215,7 +197,6 @@ public final class ObservedTarReader {
         isClosed = true
         archive_read_close(inner)
         if let outer { archive_read_close(outer) }
-        source.closeFile()
     }
 
     private func ensureOpen(_ operation: String) throws {

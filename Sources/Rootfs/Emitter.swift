@@ -13,10 +13,6 @@ final class Emitter {
     var summary: FlattenSummary
     /// The resolved probe path, whose first bytes are captured as they stream past.
     var probe: [UInt8]?
-    /// When set, the first `FlattenSummary.probeLength` bytes of every regular file are kept
-    /// in `lastHead` (the one-pass flattener learns which file is the probe only at the end).
-    var captureHeads = false
-    private(set) var lastHead: [UInt8] = []
     private static let zeros = [UInt8](repeating: 0, count: 64 * 1024)
 
     init(fileDescriptor fd: Int32, options: FlattenOptions, root: RootMetadata) throws(RootfsError) {
@@ -63,7 +59,7 @@ final class Emitter {
 
     /// Writes `item` from the layer member `source` that `stream` is positioned on.
     func write(_ item: EmitItem, source: ArchiveEntry, stream: LayerStream) throws(RootfsError) {
-        let layer = stream.input.digest
+        let layer = stream.layerName
         let primary = item.paths[0]
         let changed = { (reason: String) in
             RootfsError.layerChanged(
@@ -94,16 +90,12 @@ final class Emitter {
             return entry
         }
         if type == .regular {
-            lastHead = []
             var position: Int64 = 0
             try stream.readData { (block, offset) throws(RootfsError) in
                 // libarchive reports sparse holes as jumps in the offset.
                 guard offset >= position else { throw changed("data blocks out of order") }
                 if offset > position { try writeZeros(offset - position, layer: layer, path: primary) }
                 try output(layer: layer, path: primary) { try writer.writeData(block) }
-                if captureHeads, position == offset, Int64(lastHead.count) == offset, lastHead.count < FlattenSummary.probeLength {
-                    lastHead += block.prefix(FlattenSummary.probeLength - lastHead.count)
-                }
                 if let probe, item.paths.contains(probe), position == offset, offset < Int64(FlattenSummary.probeLength) {
                     let head = summary.probeHead ?? []
                     if Int64(head.count) == offset {
@@ -141,24 +133,6 @@ final class Emitter {
         summary.fileDataBytes += Int64(contents.count)
         try writeLinks(item, to: header, layer: "synthetic")
         count(item)
-    }
-
-    /// Writes a hard link named `path` to `target`, a name already written. The fields a
-    /// link shares with its target come from `source` (the link's own member); no names.
-    func writeHardlink(path: [UInt8], target: [UInt8], source: ArchiveEntry, layer: String) throws(RootfsError) {
-        try output(layer: layer, path: path) {
-            let link = try ArchiveEntry()
-            link.pathnameBytes = path
-            link.fileType = .regular
-            link.permissions = source.permissions
-            link.uid = source.uid
-            link.gid = source.gid
-            link.mtime = ArchiveTimestamp(seconds: time(source.mtime?.seconds))
-            link.hardlinkBytes = target
-            link.size = 0
-            try writer.writeHeader(link)
-        }
-        summary.hardlinks += 1
     }
 
     private func writeLinks(_ item: EmitItem, to header: ArchiveEntry, layer: String) throws(RootfsError) {
@@ -199,7 +173,9 @@ final class Emitter {
 
     func finish() throws(RootfsError) {
         try output(layer: nil, path: []) { try writer.finish() }
-        summary.warnings += writer.warnings
+        // A name that is not UTF-8 is written as its raw bytes (pax `hdrcharset=BINARY`), which
+        // is what the tree has; libarchive's notice of it is no warning for the user.
+        summary.warnings += writer.warnings.filter { !$0.contains("Can't translate") }
     }
 
     static func fileType(_ kind: Inode.Kind) -> ArchiveEntry.FileType {

@@ -4,59 +4,40 @@ import ArchiveIO
 /// descriptor (typically a pipe into `mksquashfs - OUT -tar`), as `umoci unpack` run as
 /// root would leave the tree on disk, without ever putting it on disk.
 ///
-/// Two passes over the layers:
-/// 1. every member header is applied to an in-memory index (`Tree`: names and metadata,
-///    never contents), with blob size, digest and diff_id verified while reading, before
-///    anything is written;
-/// 2. every directory is written from the index (parents first), then each layer is read
-///    again and the members whose content survives are copied straight to the output,
-///    each object once under its first name followed by hard links for its other names.
-///    Layers that contribute nothing are not read again. The blob digest is verified again,
-///    so a blob swapped between the passes fails the run.
+/// Always two passes, so what is written never depends on a guess:
+/// 1. `index()` reads every layer once on worker threads (largest first; a layer still
+///    downloading is read as it arrives), checks its size, digest and diff_id, and applies
+///    the member headers bottom-up to an in-memory index (`Tree`: names and metadata, never
+///    contents). The result says what the consumer must know before the stream starts: the
+///    root's owner and mode, and the latest time in the tree.
+/// 2. `write(_:toFileDescriptor:)` writes every directory from the index (parents first),
+///    then reads each layer that contributes again, from the source pass 1 kept open, and
+///    copies the members whose content survives straight to the output, each object once
+///    under its first name followed by hard links for its other names.
 ///
-/// Memory is bounded by the index (roughly a few hundred bytes per path) plus libarchive's
+/// Memory is bounded by the index (roughly a few hundred bytes per member) plus libarchive's
 /// fixed buffers; file data is never held.
-///
-/// `write(guess:toFileDescriptor:)` (see `OnePass`) reads each layer only once, and gives up
-/// for these two passes where it cannot be sure to write the same tree.
-public final class LayerFlattener {
+public final class LayerFlattener: Sendable {
     public let layers: [LayerInput]
     public let options: FlattenOptions
+    /// Threads reading layers in pass 1.
+    public let workers: Int
 
-    public init(layers: [LayerInput], options: FlattenOptions) {
+    public init(layers: [LayerInput], options: FlattenOptions, workers: Int = 2) {
         self.layers = layers
         self.options = options
+        self.workers = max(1, workers)
     }
 
-    /// Runs pass 1: reads every layer's headers into the index and verifies every blob.
-    /// Nothing is written; the result tells the root's metadata, which mksquashfs needs on
-    /// its command line before the stream starts.
-    public func prepare() throws(RootfsError) -> PreparedTree {
-        let clock = ContinuousClock()
+    /// Pass 1. Nothing is written. Throws a `RootfsError`, or the error a blob's opener or
+    /// writer threw (a failed download).
+    public func index() throws -> IndexedTree {
         let indexer = Indexer(options: options)
-        var layerSummaries: [LayerSummary] = []
-        var warnings: [String] = []
-
-        for (index, layer) in layers.enumerated() {
-            let start = clock.now
-            let stream = try LayerStream(layer, imageName: options.imageName, checkDiffID: true)
-            var whiteouts = 0
-            while let entry = try stream.next() {
-                if try indexer.apply(entry, ref: EntryRef(layer: index, ordinal: stream.ordinal), layerDigest: layer.digest) {
-                    whiteouts += 1
-                }
-            }
-            let totals = try stream.finish()
-            warnings += stream.warnings.map { "layer \(layer.digest): \($0)" }
-            layerSummaries.append(LayerSummary(
-                digest: layer.digest, compression: stream.filterNames, compressedBytes: totals.compressed,
-                uncompressedBytes: totals.uncompressed, entries: stream.ordinal + 1, whiteouts: whiteouts,
-                emittedObjects: 0, indexSeconds: seconds(clock.now - start), emitSeconds: 0))
-        }
+        let read = try LayerIndexer(layers: layers, options: options, workers: workers).run(into: indexer)
         for (index, entry) in options.synthetic.enumerated() {
             try indexer.apply(synthetic: entry, ref: EntryRef(layer: layers.count, ordinal: index))
         }
-
+        var warnings = read.flatMap(\.warnings)
         let rootMetadata = indexer.tree.root.metadata
         let root = RootMetadata(
             mode: rootMetadata.mode, uid: rootMetadata.uid, gid: rootMetadata.gid, mtime: rootMetadata.mtime,
@@ -70,22 +51,22 @@ public final class LayerFlattener {
            let resolved = try? indexer.tree.resolve(Paths.clean(Array(probePath.utf8)), followLast: true) {
             probe = Paths.join(resolved)
         }
-        return PreparedTree(
+        return IndexedTree(
             plan: Plan(tree: indexer.tree, layerCount: layers.count + 1), root: root, latestTime: indexer.latestTime,
-            layerSummaries: layerSummaries, warnings: warnings, probe: probe)
+            layerSummaries: read.map(\.summary), warnings: warnings, probe: probe, sources: read.map(\.source))
     }
 
-    /// Runs pass 2 for a prepared tree: writes the whole stream (ending with the tar trailer)
-    /// to `fd`, which stays open and owned by the caller. On error, what was written is a
-    /// prefix of nothing useful: the consumer must be told to fail (e.g. by closing the pipe
-    /// and discarding its output). Every thrown error is a `RootfsError`.
+    /// Pass 2: writes the whole stream (ending with the tar trailer) to `fd`, which stays open
+    /// and owned by the caller. On error, what was written is a prefix of nothing useful: the
+    /// consumer must be told to fail (e.g. by closing the pipe and discarding its output).
+    /// Every thrown error is a `RootfsError`.
     @discardableResult
-    public func write(_ prepared: PreparedTree, toFileDescriptor fd: Int32) throws(RootfsError) -> FlattenSummary {
+    public func write(_ indexed: IndexedTree, toFileDescriptor fd: Int32) throws(RootfsError) -> FlattenSummary {
         let clock = ContinuousClock()
-        let plan = prepared.plan
-        var layerSummaries = prepared.layerSummaries
-        let emitter = try Emitter(fileDescriptor: fd, options: options, root: prepared.root)
-        emitter.probe = prepared.probe
+        let plan = indexed.plan
+        var layerSummaries = indexed.layerSummaries
+        let emitter = try Emitter(fileDescriptor: fd, options: options, root: indexed.root)
+        emitter.probe = indexed.probe
         for directory in plan.directories {
             try emitter.writeDirectory(path: directory.path, metadata: directory.metadata)
         }
@@ -94,8 +75,10 @@ public final class LayerFlattener {
             layerSummaries[index].emittedObjects = items.count
             guard !items.isEmpty else { continue }
             let start = clock.now
-            // diff_id was proven in pass 1; the blob digest alone shows the bytes are the same.
-            let stream = try LayerStream(layer, imageName: options.imageName, checkDiffID: false)
+            // Pass 1 checked the digests of these bytes; a source whose bytes may have changed
+            // since (a file the user owns) is hashed again, and the diff_id needs no second look.
+            let stream = try LayerStream(layer, source: indexed.sources[index], imageName: options.imageName,
+                                         hashBlob: !layer.blob.unchangedWhileOpen, hashTar: false)
             var written = 0
             while let entry = try stream.next() {
                 guard let item = items[stream.ordinal] else { continue }
@@ -104,7 +87,7 @@ public final class LayerFlattener {
             }
             _ = try stream.finish()
             guard written == items.count else {
-                throw .layerChanged(image: options.imageName, layer: layer.digest, entry: nil,
+                throw .layerChanged(image: options.imageName, layer: layer.digest.description, entry: nil,
                                     reason: "\(items.count - written) members seen in the first pass are missing")
             }
             layerSummaries[index].emitSeconds = seconds(clock.now - start)
@@ -116,39 +99,39 @@ public final class LayerFlattener {
 
         var summary = emitter.summary
         summary.layers = layerSummaries
-        summary.warnings = prepared.warnings + summary.warnings
-        summary.latestTime = prepared.latestTime
+        summary.warnings = indexed.warnings + summary.warnings
+        summary.latestTime = indexed.latestTime
         return summary
     }
 
-    /// Both passes: `prepare()` then `write(_:toFileDescriptor:)`.
+    /// Both passes.
     @discardableResult
-    public func write(toFileDescriptor fd: Int32) throws(RootfsError) -> FlattenSummary {
-        try write(try prepare(), toFileDescriptor: fd)
-    }
-
-    private func seconds(_ duration: Duration) -> Double {
-        let parts = duration.components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    public func write(toFileDescriptor fd: Int32) throws -> FlattenSummary {
+        try write(try index(), toFileDescriptor: fd)
     }
 }
 
-/// The result of pass 1: the final tree's plan and the root's metadata.
-public final class PreparedTree: @unchecked Sendable {
+/// The result of pass 1: the final tree's plan, what its consumer must be started with, and
+/// the layers' sources, kept open for pass 2.
+public final class IndexedTree {
     let plan: Plan
+    /// The root directory's metadata (a tar stream's `./` member does not set it in mksquashfs).
     public let root: RootMetadata
     /// The latest mtime in the output: what to give mksquashfs as SOURCE_DATE_EPOCH.
     public let latestTime: Int64
-    let layerSummaries: [LayerSummary]
-    let warnings: [String]
+    public let layerSummaries: [LayerSummary]
+    public let warnings: [String]
     let probe: [UInt8]?
+    let sources: [any ByteSource]
 
-    init(plan: Plan, root: RootMetadata, latestTime: Int64, layerSummaries: [LayerSummary], warnings: [String], probe: [UInt8]?) {
+    init(plan: Plan, root: RootMetadata, latestTime: Int64, layerSummaries: [LayerSummary], warnings: [String],
+         probe: [UInt8]?, sources: [any ByteSource]) {
         self.plan = plan
         self.root = root
         self.latestTime = latestTime
         self.layerSummaries = layerSummaries
         self.warnings = warnings
         self.probe = probe
+        self.sources = sources
     }
 }

@@ -1,72 +1,57 @@
 import ArchiveIO
 import Hashing
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import OCISpec
 
 /// Running digests fed from the reader's observers (closures need a reference to mutate).
 private final class StreamDigests {
-    var blob: SHA256Hasher
+    var blob: SHA256Hasher?
     var tar: SHA256Hasher?
 
-    init(hashTar: Bool) throws {
-        blob = try SHA256Hasher()
+    init(hashBlob: Bool, hashTar: Bool) throws {
+        blob = hashBlob ? try SHA256Hasher() : nil
         tar = hashTar ? try SHA256Hasher() : nil
     }
 }
 
-/// One pass over one layer blob: members in order, and on `finish()` the blob's size,
-/// digest and (if asked) diff_id checked against the `LayerInput`. Every error is a
-/// `RootfsError` naming the image, the layer and the last member read.
+/// One read of one layer blob: its members in order, and on `finish()` the blob's size and,
+/// where this read hashes them, its digest and diff_id checked against the `LayerInput`.
+/// Every error is a `RootfsError` naming the image, the layer and the last member read.
 final class LayerStream {
     let input: LayerInput
     let imageName: String
     private let reader: ObservedTarReader
     private let digests: StreamDigests
-    private let checkDiffID: Bool
     private(set) var lastPath: [UInt8]?
     private(set) var ordinal = -1
 
-    /// Checks what can be checked before reading (media type, digest syntax, file size), then
-    /// opens the blob. `checkDiffID` adds the uncompressed digest (second stream of hashing).
-    init(_ input: LayerInput, imageName: String, checkDiffID: Bool) throws(RootfsError) {
+    var layerName: String { input.digest.description }
+
+    /// Checks what can be checked before reading (media type, the source's size), then starts
+    /// reading `source` from its first byte. `hashBlob` checks the blob digest, `hashTar` the
+    /// diff_id (when the input has one).
+    init(_ input: LayerInput, source: any ByteSource, imageName: String, hashBlob: Bool, hashTar: Bool) throws(RootfsError) {
         self.input = input
         self.imageName = imageName
-        guard LayerMediaTypes.supported.contains(input.mediaType) else {
-            throw .unsupportedMediaType(image: imageName, layer: input.digest, mediaType: input.mediaType)
+        guard MediaType.layerTypes.contains(input.mediaType) else {
+            throw .unsupportedMediaType(image: imageName, layer: input.digest.description, mediaType: input.mediaType)
         }
-        guard (try? SHA256Digest(parsing: input.digest)) != nil else {
-            throw .unsupportedDigest(image: imageName, layer: input.digest, digest: input.digest)
-        }
-        let diffID = checkDiffID ? input.diffID : nil
-        if let diffID, (try? SHA256Digest(parsing: diffID)) == nil {
-            throw .unsupportedDigest(image: imageName, layer: input.digest, digest: diffID)
-        }
-        self.checkDiffID = diffID != nil
-        // A wrong size is caught before decompressing anything (a blob still arriving is
-        // checked by its downloader).
-        var info = stat()
-        if input.growing == nil, stat(input.path, &info) == 0, Int64(info.st_size) != input.size {
-            throw .sizeMismatch(image: imageName, layer: input.digest, expected: input.size, actual: Int64(info.st_size))
+        // A wrong size is caught before decompressing anything.
+        guard source.size == input.size else {
+            throw .sizeMismatch(image: imageName, layer: input.digest.description, expected: input.size, actual: source.size)
         }
         do {
-            let digests = try StreamDigests(hashTar: diffID != nil)
+            let digests = try StreamDigests(hashBlob: hashBlob, hashTar: hashTar && input.diffID != nil)
             self.digests = digests
-            // A blob this run is downloading is hashed by the downloader as it arrives (the
-            // reader skips it and `finish` asks the downloader); any other blob is hashed here.
             reader = try ObservedTarReader(
-                path: input.path,
-                growing: input.growing,
-                onFileBytes: { digests.blob.update($0) },
-                onTarBytes: { bytes in digests.tar?.update(bytes) })
+                source: source,
+                onFileBytes: { digests.blob?.update($0) },
+                onTarBytes: { digests.tar?.update($0) })
         } catch {
-            throw .unreadableLayer(image: imageName, layer: input.digest, entry: nil, message: "\(error)")
+            throw .unreadableLayer(image: imageName, layer: input.digest.description, entry: nil, message: "\(error)")
         }
         let filters = reader.filterNames
-        guard filters.allSatisfy(LayerMediaTypes.allowedFilters.contains), filters.count <= 1 else {
-            throw .unsupportedCompression(image: imageName, layer: input.digest, filters: filters)
+        guard filters.allSatisfy(LayerCompression.allowedFilters.contains), filters.count <= 1 else {
+            throw .unsupportedCompression(image: imageName, layer: input.digest.description, filters: filters)
         }
     }
 
@@ -103,7 +88,7 @@ final class LayerStream {
         }
     }
 
-    /// Reads the rest of the blob and verifies size, digest and diff_id.
+    /// Reads the rest of the blob and checks its size, and the digests this read hashed.
     func finish() throws(RootfsError) -> (compressed: Int64, uncompressed: Int64) {
         let totals: (fileBytes: Int64, tarBytes: Int64)
         do {
@@ -112,32 +97,19 @@ final class LayerStream {
             throw unreadable(error)
         }
         reader.close()
-        if let growing = input.growing {
-            // The downloader's verdict comes first: a failed download explains any oddity
-            // the stream saw.
-            let intact: Bool
-            do { intact = try growing.confirm() } catch { throw unreadable(error) }
-            guard intact else {
-                throw .layerChanged(image: imageName, layer: input.digest, entry: nil,
-                                    reason: "the download restarted after its first bytes had been read")
-            }
-        }
         guard totals.fileBytes == input.size else {
-            throw .sizeMismatch(image: imageName, layer: input.digest, expected: input.size, actual: totals.fileBytes)
+            throw .sizeMismatch(image: imageName, layer: layerName, expected: input.size, actual: totals.fileBytes)
         }
-        if !reader.fileVerifiedByWriter {
-            let blob = digests.blob.finalize().description
-            guard blob == input.digest else {
-                throw .digestMismatch(image: imageName, layer: input.digest, actual: blob)
-            }
+        if let blob = digests.blob?.finalize().hex, blob != input.digest.hex {
+            throw .digestMismatch(image: imageName, layer: layerName, actual: "sha256:" + blob)
         }
-        if checkDiffID, let expected = input.diffID, let tar = digests.tar?.finalize().description, tar != expected {
-            throw .diffIDMismatch(image: imageName, layer: input.digest, expected: expected, actual: tar)
+        if let expected = input.diffID, let tar = digests.tar?.finalize().hex, tar != expected.hex {
+            throw .diffIDMismatch(image: imageName, layer: layerName, expected: expected.description, actual: "sha256:" + tar)
         }
         return (totals.fileBytes, totals.tarBytes)
     }
 
     func unreadable(_ error: any Error) -> RootfsError {
-        .unreadableLayer(image: imageName, layer: input.digest, entry: lastPath.map(Paths.display), message: "\(error)")
+        .unreadableLayer(image: imageName, layer: layerName, entry: lastPath.map(Paths.display), message: "\(error)")
     }
 }

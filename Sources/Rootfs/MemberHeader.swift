@@ -1,10 +1,10 @@
 import ArchiveIO
 
 /// What the index needs from one tar member, copied out of libarchive's entry so that the
-/// one-pass flattener can keep the headers of every layer and replay them in layer order
-/// after the data has streamed past. xattrs are kept only where the index stores them
-/// (directories and the root); the content side reads them from the live entry.
-struct MemberHeader {
+/// layers can be read on worker threads and applied in layer order afterwards. xattrs are
+/// kept only where the index stores them (directories and the root); pass 2 reads the
+/// others from the live entry.
+struct MemberHeader: Sendable {
     var path: [UInt8]
     var hardlink: [UInt8]?
     var symlink: [UInt8]?

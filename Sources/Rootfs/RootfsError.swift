@@ -3,7 +3,6 @@
 /// appeared in the tar (non-UTF-8 bytes shown as `\xNN`).
 public enum RootfsError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedMediaType(image: String, layer: String, mediaType: String)
-    case unsupportedDigest(image: String, layer: String, digest: String)
     case unsupportedCompression(image: String, layer: String, filters: [String])
     case sizeMismatch(image: String, layer: String, expected: Int64, actual: Int64)
     case digestMismatch(image: String, layer: String, actual: String)
@@ -25,8 +24,6 @@ public enum RootfsError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case let .unsupportedMediaType(image, layer, mediaType):
             return "\(image): layer \(layer): unsupported layer media type \"\(mediaType)\""
-        case let .unsupportedDigest(image, layer, digest):
-            return "\(image): layer \(layer): unsupported digest \"\(digest)\" (only sha256 is supported)"
         case let .unsupportedCompression(image, layer, filters):
             return "\(image): layer \(layer): unsupported compression \(filters.joined(separator: "+")) (gzip, zstd or none)"
         case let .sizeMismatch(image, layer, expected, actual):

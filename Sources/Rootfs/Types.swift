@@ -1,59 +1,80 @@
 import ArchiveIO
+import OCISpec
 
 /// One layer blob to flatten, in manifest order (lowest first).
-public struct LayerInput: Sendable, Hashable {
-    /// `sha256:<hex>` of the blob as stored (compressed); verified while reading.
-    public var digest: String
-    /// Size of the blob in bytes; verified while reading.
+public struct LayerInput: Sendable {
+    /// The blob's digest as stored (compressed); checked against what is read.
+    public var digest: Digest
+    /// Size of the blob in bytes; checked against what is read.
     public var size: Int64
-    /// `sha256:<hex>` of the uncompressed tar (the config's `rootfs.diff_ids` entry), verified
-    /// in the same pass when given.
-    public var diffID: String?
-    /// The descriptor's media type; must be a layer type (see `LayerMediaTypes.supported`).
+    /// The digest of the uncompressed tar (the config's `rootfs.diff_ids` entry), checked in
+    /// the same read when given.
+    public var diffID: Digest?
+    /// The descriptor's media type; must be one of `MediaType.layerTypes`.
     public var mediaType: String
-    /// The blob file on disk.
-    public var path: String
-    /// Set while the blob is still downloading: it is read as it arrives, and its digest and
-    /// size are the downloader's to check (`confirm`), not re-hashed here.
-    public var growing: GrowingFile?
+    public var blob: LayerBlob
 
-    public init(digest: String, size: Int64, diffID: String? = nil, mediaType: String, path: String,
-                growing: GrowingFile? = nil) {
+    public init(digest: Digest, size: Int64, diffID: Digest? = nil, mediaType: String, blob: LayerBlob) {
         self.digest = digest
         self.size = size
         self.diffID = diffID
         self.mediaType = mediaType
-        self.path = path
-        self.growing = growing
-    }
-
-    public static func == (lhs: LayerInput, rhs: LayerInput) -> Bool {
-        (lhs.digest, lhs.size, lhs.diffID, lhs.mediaType, lhs.path) == (rhs.digest, rhs.size, rhs.diffID, rhs.mediaType, rhs.path)
-            && (lhs.growing == nil) == (rhs.growing == nil)
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(digest)
-        hasher.combine(path)
+        self.blob = blob
     }
 }
 
-/// Layer media types the flattener accepts. Compression is never taken from the media type:
-/// libarchive detects gzip/zstd (or none) from the magic bytes, as ggcr's `Uncompressed()` does.
-public enum LayerMediaTypes {
-    public static let supported: Set<String> = [
-        "application/vnd.oci.image.layer.v1.tar",
-        "application/vnd.oci.image.layer.v1.tar+gzip",
-        "application/vnd.oci.image.layer.v1.tar+zstd",
-        "application/vnd.oci.image.layer.nondistributable.v1.tar",
-        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-        "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-        "application/vnd.docker.image.rootfs.diff.tar.gzip",
-        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-        "application/vnd.docker.image.rootfs.diff.tar",
-    ]
+/// How a layer blob is read, and who vouches for its digest.
+public struct LayerBlob: Sendable {
+    /// Who checks that the bytes read are the blob's.
+    public enum Verification: Sendable {
+        /// The flattener hashes every byte it reads and checks size and digest.
+        case byReader
+        /// The writer of the bytes (a download under way) checks them as they arrive.
+        /// `confirm` waits for its verdict: true when the bytes a reader was given are the
+        /// verified ones, false when some were replaced afterwards (a resumed download), in
+        /// which case the flattener reads the layer again and hashes it itself; it throws the
+        /// writer's failure.
+        case byWriter(confirm: @Sendable () throws -> Bool)
+    }
 
-    /// Decompression filters accepted inside a layer blob (libarchive's names).
+    /// An open blob: its bytes, and who vouches for them.
+    public struct Opened: Sendable {
+        public var source: any ByteSource
+        public var verification: Verification
+
+        public init(source: any ByteSource, verification: Verification) {
+            self.source = source
+            self.verification = verification
+        }
+    }
+
+    /// Opens a reader over the blob's bytes (it may wait until they begin to arrive).
+    public var open: @Sendable () throws -> Opened
+    /// Where the bytes live (a file), for messages.
+    public var location: String
+    /// Nobody but sifter writes these bytes, and never in place (sifter's blob cache: files
+    /// are replaced by rename), so a source kept open reads the same bytes twice and the
+    /// second pass need not hash them again. False for files the user owns (an OCI layout).
+    public var unchangedWhileOpen: Bool
+
+    public init(location: String, unchangedWhileOpen: Bool, open: @escaping @Sendable () throws -> Opened) {
+        self.location = location
+        self.open = open
+        self.unchangedWhileOpen = unchangedWhileOpen
+    }
+
+    /// A complete file, hashed by the flattener.
+    public static func file(_ path: String, unchangedWhileOpen: Bool = false) -> LayerBlob {
+        LayerBlob(location: path, unchangedWhileOpen: unchangedWhileOpen) {
+            Opened(source: try FileSource(path: path), verification: .byReader)
+        }
+    }
+}
+
+/// Decompression filters accepted inside a layer blob (libarchive's names). Compression is
+/// never taken from the media type: it is detected from the magic bytes, as ggcr's
+/// `Uncompressed()` does.
+enum LayerCompression {
     static let allowedFilters: Set<String> = ["gzip", "zstd"]
 }
 
@@ -147,7 +168,7 @@ public struct RootMetadata: Sendable, Hashable {
 
 /// What happened to one layer.
 public struct LayerSummary: Sendable, Hashable {
-    public var digest: String
+    public var digest: Digest
     /// Decompression filters found (empty for a plain tar).
     public var compression: [String]
     public var compressedBytes: Int64
@@ -157,7 +178,8 @@ public struct LayerSummary: Sendable, Hashable {
     public var whiteouts: Int
     /// Members of this layer whose content survives in the output (each written once).
     public var emittedObjects: Int
-    /// Seconds spent indexing (pass 1) and emitting (pass 2; 0 when nothing survived).
+    /// Seconds spent indexing (pass 1, on a worker thread) and writing (pass 2; 0 when
+    /// nothing survived).
     public var indexSeconds: Double
     public var emitSeconds: Double
 }
@@ -180,7 +202,7 @@ public struct FlattenSummary: Sendable, Hashable {
     /// Non-fatal notes (libarchive warnings, dropped root xattrs), in order.
     public var warnings: [String] = []
     /// The first `FlattenSummary.probeLength` bytes of `FlattenOptions.probePath`, if it is a
-    /// file (the one-pass flattener keeps them only for a file that starts like ELF).
+    /// file.
     public var probeHead: [UInt8]?
     /// The latest time in the tree (sifter's own files and `defaultTime` included): the
     /// root's time, and what SOURCE_DATE_EPOCH must be for mksquashfs to lower no time.

@@ -4,8 +4,14 @@ import Foundation
 /// `input` and calls `finish()`. stderr is drained on its own thread so that a chatty
 /// mksquashfs can never block the pipeline; its tail becomes the error message.
 public final class MksquashfsProcess: @unchecked Sendable {
-    public let arguments: [String]
+    /// What runs: the executable and its arguments (a user-namespace wrapper included).
     public let executable: String
+    public let arguments: [String]
+    /// mksquashfs's own arguments and the environment variables that change its output.
+    public let mksquashfsArguments: [String]
+    public let outputEnvironment: [String: String]
+    /// The file being written, for messages.
+    public let output: String
     private let process = Process()
     private let stdinPipe = Pipe()
     private let stderrPipe = Pipe()
@@ -14,30 +20,32 @@ public final class MksquashfsProcess: @unchecked Sendable {
     private var stderrTail: [UInt8] = []
     private var inputClosed = false
 
-    /// Whether mksquashfs runs as root in a user namespace (see `MksquashfsOptions.rootUID`).
-    public let inUserNamespace: Bool
-
-    /// Starts mksquashfs writing `output` with the partition at `offset`.
-    public init(output: String, offset: Int64, options: MksquashfsOptions) throws(SquashfsError) {
+    /// Starts mksquashfs writing `output` with the partition at `offset` and `root` as the
+    /// root directory. How the root gets its owner depends on `version` (see
+    /// `MksquashfsVersion.setsRootOwnerAndTimeInTarMode`): before 4.6 mksquashfs runs in a
+    /// user namespace whose only user is the image's root owner, or fails clearly if it cannot.
+    public init(output: String, offset: Int64, options: MksquashfsOptions, root: SquashfsRoot,
+                version: MksquashfsVersion) throws(SquashfsError) {
         let mksquashfs = try Self.resolve(options.executable)
-        let squashArguments = try options.arguments(output: output, offset: offset)
-        if geteuid() != 0, options.rootUID == 0, options.rootGID == 0, let unshare = Self.userNamespaceRunner {
-            inUserNamespace = true
+        let squashArguments = try options.arguments(output: output, offset: offset, root: root)
+        self.output = output
+        mksquashfsArguments = squashArguments
+        outputEnvironment = ["SOURCE_DATE_EPOCH": String(root.time)]
+        if !version.setsRootOwnerAndTimeInTarMode, (root.uid, root.gid) != (getuid(), getgid()) {
+            guard let unshare = Self.userNamespaceRunner else {
+                throw .rootOwnerUnavailable(version: version.text, uid: root.uid, gid: root.gid,
+                                            reason: "user namespaces are not available to this process (unshare --user failed)")
+            }
             executable = unshare
-            arguments = ["--user", "--map-root-user", "--", mksquashfs] + squashArguments
+            arguments = ["--user", "--map-user=\(root.uid)", "--map-group=\(root.gid)", "--", mksquashfs] + squashArguments
         } else {
-            inUserNamespace = false
             executable = mksquashfs
             arguments = squashArguments
         }
-        // A write into the pipe after mksquashfs has died must fail with EPIPE, which the
-        // writer reports, rather than kill sifter with SIGPIPE.
-        signal(SIGPIPE, SIG_IGN)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "SOURCE_DATE_EPOCH")
-        if let epoch = options.sourceDateEpoch { environment["SOURCE_DATE_EPOCH"] = String(max(0, epoch)) }
+        environment.merge(outputEnvironment) { _, ours in ours }
         process.environment = environment
         process.standardInput = stdinPipe
         process.standardOutput = FileHandle.nullDevice
@@ -76,23 +84,35 @@ public final class MksquashfsProcess: @unchecked Sendable {
         closeInput()
         process.waitUntilExit()
         stderrDone.wait()
-        let message = stderrText
-        switch process.terminationReason {
-        case .exit where process.terminationStatus == 0:
-            return
-        case .exit:
-            throw .failed(executable: executable, status: process.terminationStatus, message: message)
-        default:
-            throw .killed(executable: executable, signal: process.terminationStatus, message: message)
-        }
+        if let failure = exitFailure() { throw failure }
     }
 
-    /// Stops mksquashfs after a failure upstream; its partial output is the caller's to remove.
-    public func abort() {
+    /// Called after writing the stream failed. When mksquashfs stopped reading (it failed: a
+    /// full disk, a stream it refused), it has exited or is exiting: its own failure is the
+    /// cause, returned here. Otherwise (the failure was upstream) it is stopped and nil is
+    /// returned. Its partial output is the caller's to remove.
+    public func stop(consumerSuspected: Bool) -> SquashfsError? {
         closeInput()
+        if consumerSuspected {
+            // Bounded: a consumer that keeps running after its input broke is stopped below.
+            for _ in 0..<100 where process.isRunning { usleep(50_000) }
+        }
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
         stderrDone.wait()
+        return consumerSuspected ? exitFailure() : nil
+    }
+
+    private func exitFailure() -> SquashfsError? {
+        let message = stderrText
+        switch process.terminationReason {
+        case .exit where process.terminationStatus == 0:
+            return nil
+        case .exit:
+            return .failed(executable: executable, status: process.terminationStatus, output: output, message: message)
+        default:
+            return .killed(executable: executable, signal: process.terminationStatus, message: message)
+        }
     }
 
     public var stderrText: String {
@@ -109,8 +129,8 @@ public final class MksquashfsProcess: @unchecked Sendable {
         try? stdinPipe.fileHandleForWriting.close()
     }
 
-    /// `unshare`, when this process may create a user namespace with itself mapped to root
-    /// (Debian allows it by default; some container runtimes forbid it).
+    /// `unshare`, when this process may create a user namespace (Debian allows it by default;
+    /// Ubuntu 24.04's AppArmor policy and some container runtimes forbid it).
     static let userNamespaceRunner: String? = {
         guard let unshare = try? resolve("unshare") else { return nil }
         let probe = Process()
@@ -138,8 +158,9 @@ public final class MksquashfsProcess: @unchecked Sendable {
         throw .notFound(executable: name)
     }
 
-    /// `mksquashfs -version`'s version number, e.g. "4.5.1", recorded in provenance.
-    public static func version(executable name: String = "mksquashfs") throws(SquashfsError) -> String {
+    /// `mksquashfs -version`'s version, probed once per build: what the build may rely on in
+    /// tar mode depends on it, and provenance records it.
+    public static func version(executable name: String = "mksquashfs") throws(SquashfsError) -> MksquashfsVersion {
         let executable = try resolve(name)
         let process = Process()
         let output = Pipe()
@@ -154,9 +175,11 @@ public final class MksquashfsProcess: @unchecked Sendable {
         process.waitUntilExit()
         let firstLine = String(decoding: data, as: UTF8.self).split(separator: "\n").first ?? ""
         let words = firstLine.split(separator: " ")
-        guard let index = words.firstIndex(of: "version"), index + 1 < words.count else {
-            throw .failed(executable: executable, status: process.terminationStatus, message: "unrecognised version output \"\(firstLine)\"")
+        guard let index = words.firstIndex(of: "version"), index + 1 < words.count,
+              let version = MksquashfsVersion(String(words[index + 1])) else {
+            throw .failed(executable: executable, status: process.terminationStatus, output: nil,
+                          message: "unrecognised version output \"\(firstLine)\"")
         }
-        return String(words[index + 1])
+        return version
     }
 }

@@ -41,6 +41,7 @@ struct Build: ParsableCommand {
             }
         }
         status.clear()
+        for warning in result.warnings { printWarning(warning) }
         if json {
             printOut(BuildReport.json(result).rendered() + "\n")
         } else {

@@ -23,6 +23,8 @@ struct BuildFlags: ParsableArguments {
             guard let value = Int64(epoch) else { throw SifterError.invalidArgument("SOURCE_DATE_EPOCH \"\(epoch)\" is not a number") }
             options.sourceDateEpoch = value
         }
+        // For comparisons: wait for every layer before reading any (the output is the same).
+        options.readWhileDownloading = ProcessInfo.processInfo.environment["SIFTER_STREAM_DOWNLOADS"] != "0"
         return options
     }
 }

@@ -24,6 +24,9 @@ struct Sifter: ParsableCommand {
     /// Errors become a one-line message on stderr and an exit code; usage errors keep
     /// ArgumentParser's own handling (exit 64).
     static func main() {
+        // A write into a pipe whose reader is gone (mksquashfs failed, `export -` into a closed
+        // pipe) must fail with EPIPE and be reported, not kill the process.
+        signal(SIGPIPE, SIG_IGN)
         let interruption = Self.cleanUpOnInterrupt()
         defer { withExtendedLifetime(interruption) {} }
         do {
@@ -38,22 +41,8 @@ struct Sifter: ParsableCommand {
     /// The message and exit status for an error of sifter's own modules; nil hands the error
     /// to ArgumentParser (usage errors, --help, --version).
     static func failure(_ error: any Error) -> (String, Int32)? {
-        switch error {
-        case let error as SIFError:
-            if case .io = error { return (error.description, ExitStatus.failure) }
-            return (error.description, ExitStatus.badInput)
-        case let error as RootfsError: return (error.description, ExitStatus.badInput)
-        case let error as BuildError: return (error.description, ExitStatus.badInput)
-        case let error as OCISpecError: return (error.description, ExitStatus.badInput)
-        case let error as PublishError: return (error.description, error.isBadInput ? ExitStatus.badInput : ExitStatus.failure)
-        case let error as SifterError: return (error.description, ExitStatus.failure)
-        case let error as SquashfsError: return (error.description, ExitStatus.failure)
-        case let error as DistributionError: return (error.description, ExitStatus.failure)
-        case let error as HashingError: return (error.description, ExitStatus.failure)
-        case let error as ArchiveError: return (error.description, ExitStatus.failure)
-        case let error as CurlError: return (error.description, ExitStatus.failure)
-        default: return nil
-        }
+        guard let category = FailureCategory(error) else { return nil }
+        return ("\(error)", category.exitStatus)
     }
 
     /// On SIGINT or SIGTERM, removes the temporary output being written (mksquashfs, in the
@@ -78,13 +67,10 @@ struct Sifter: ParsableCommand {
     }
 }
 
-/// Exit statuses documented in the README.
-enum ExitStatus {
-    static let failure: Int32 = 1
-    /// The input is invalid: a damaged SIF, a hostile or corrupt image, a digest mismatch.
-    static let badInput: Int32 = 65
-}
-
 func printOut(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+func printWarning(_ text: String) {
+    FileHandle.standardError.write(Data("sifter: warning: \(text)\n".utf8))
 }

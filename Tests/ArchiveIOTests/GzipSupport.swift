@@ -67,7 +67,7 @@ func observe(_ path: String, _ decoder: ObservedTarReader.GzipDecoder, blockSize
     var result = Observation()
     do {
         let reader = try ObservedTarReader(
-            path: path, blockSize: blockSize, gzipDecoder: decoder,
+            source: try FileSource(path: path), blockSize: blockSize, gzipDecoder: decoder,
             onFileBytes: { sink.file.append(contentsOf: $0) },
             onTarBytes: { sink.tar.append(contentsOf: $0) })
         defer { reader.close() }

@@ -36,7 +36,7 @@ import Testing
 private func readEverything(_ path: String, _ decoder: ObservedTarReader.GzipDecoder) throws -> (Int64, Int64, Int) {
     var seen = 0
     let reader = try ObservedTarReader(
-        path: path, blockSize: InflateBenchmark.blockSize, gzipDecoder: decoder, onFileBytes: { _ in }, onTarBytes: { seen &+= $0.count })
+        source: try FileSource(path: path), blockSize: InflateBenchmark.blockSize, gzipDecoder: decoder, onFileBytes: { _ in }, onTarBytes: { seen &+= $0.count })
     defer { reader.close() }
     var entries = 0
     while try reader.nextEntry() != nil {
@@ -57,7 +57,7 @@ private func fingerprint(_ path: String, _ decoder: ObservedTarReader.GzipDecode
         hashes.values[index] = hash
     }
     let reader = try ObservedTarReader(
-        path: path, gzipDecoder: decoder, onFileBytes: { mix(0, $0) }, onTarBytes: { mix(1, $0) })
+        source: try FileSource(path: path), gzipDecoder: decoder, onFileBytes: { mix(0, $0) }, onTarBytes: { mix(1, $0) })
     defer { reader.close() }
     while try reader.nextEntry() != nil {
         try reader.readDataBlocks { block, _ in mix(2, block) }

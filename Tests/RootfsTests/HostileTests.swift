@@ -1,5 +1,6 @@
 import ArchiveIO
 import Foundation
+import OCISpec
 import Rootfs
 import Testing
 
@@ -34,7 +35,7 @@ import Testing
         let dir = try TempDir()
         defer { dir.cleanup() }
         let layer = try makeLayer([symlink("a", "b"), symlink("b", "a"), file("a/x", "x")], in: dir)
-        #expect(throws: RootfsError.invalidEntry(image: "test/image:1", layer: layer.digest, entry: "a/x",
+        #expect(throws: RootfsError.invalidEntry(image: "test/image:1", layer: layer.name, entry: "a/x",
                                                  reason: "too many levels of symbolic links")) {
             try flatten([layer], in: dir)
         }
@@ -53,7 +54,7 @@ import Testing
         for (link, reason) in cases {
             let layer = try makeLayer([directory("d"), file("f", "f"), link, file("later", "x")], in: dir)
             #expect(throws: RootfsError.invalidHardlink(
-                image: "test/image:1", layer: layer.digest, entry: display(link.path),
+                image: "test/image:1", layer: layer.name, entry: display(link.path),
                 target: display(link.hardlink ?? []), reason: reason)) {
                 try flatten([layer], in: dir)
             }
@@ -64,12 +65,12 @@ import Testing
         let dir = try TempDir()
         defer { dir.cleanup() }
         let root = try makeLayer([symlink("./", "/etc")], in: dir)
-        #expect(throws: RootfsError.invalidEntry(image: "test/image:1", layer: root.digest, entry: "./",
+        #expect(throws: RootfsError.invalidEntry(image: "test/image:1", layer: root.name, entry: "./",
                                                  reason: "the root may only be a directory")) {
             try flatten([root], in: dir)
         }
         let parent = try makeLayer([file("f", "f"), file("f/child", "c")], in: dir)
-        #expect(throws: RootfsError.invalidEntry(image: "test/image:1", layer: parent.digest, entry: "f/child",
+        #expect(throws: RootfsError.invalidEntry(image: "test/image:1", layer: parent.name, entry: "f/child",
                                                  reason: "parent \"f\" is not a directory")) {
             try flatten([parent], in: dir)
         }
@@ -83,31 +84,26 @@ import Testing
 
         var wrongDigest = good
         wrongDigest.digest = other.digest
-        #expect(throws: RootfsError.digestMismatch(image: "test/image:1", layer: other.digest, actual: good.digest)) {
+        #expect(throws: RootfsError.digestMismatch(image: "test/image:1", layer: other.name, actual: good.name)) {
             try flatten([wrongDigest], in: dir)
         }
         var wrongSize = good
         wrongSize.size += 1
-        #expect(throws: RootfsError.sizeMismatch(image: "test/image:1", layer: good.digest, expected: good.size + 1,
+        #expect(throws: RootfsError.sizeMismatch(image: "test/image:1", layer: good.name, expected: good.size + 1,
                                                  actual: good.size)) {
             try flatten([wrongSize], in: dir)
         }
         var wrongDiffID = good
         wrongDiffID.diffID = other.diffID
-        #expect(throws: RootfsError.diffIDMismatch(image: "test/image:1", layer: good.digest,
-                                                   expected: other.diffID ?? "", actual: good.diffID ?? "")) {
+        #expect(throws: RootfsError.diffIDMismatch(image: "test/image:1", layer: good.name,
+                                                   expected: other.diffID?.description ?? "", actual: good.diffID?.description ?? "")) {
             try flatten([wrongDiffID], in: dir)
         }
         var badType = good
         badType.mediaType = "application/vnd.oci.image.config.v1+json"
-        #expect(throws: RootfsError.unsupportedMediaType(image: "test/image:1", layer: good.digest,
+        #expect(throws: RootfsError.unsupportedMediaType(image: "test/image:1", layer: good.name,
                                                          mediaType: badType.mediaType)) {
             try flatten([badType], in: dir)
-        }
-        var sha512 = good
-        sha512.digest = "sha512:abcd"
-        #expect(throws: RootfsError.unsupportedDigest(image: "test/image:1", layer: "sha512:abcd", digest: "sha512:abcd")) {
-            try flatten([sha512], in: dir)
         }
         // Nothing is written before every layer has been verified.
         let outPath = dir.file("partial.tar")
@@ -133,7 +129,7 @@ import Testing
             var truncated = layer
             truncated.path = cut
             truncated.size = Int64(data.count / 2)
-            truncated.digest = try sha256(ofFile: cut)
+            truncated.digest = try Digest(parsing: try sha256(ofFile: cut))
             do {
                 _ = try flatten([truncated], in: dir)
                 Issue.record("truncated \(packing) was accepted")
@@ -143,7 +139,7 @@ import Testing
                     continue
                 }
                 #expect(image == "test/image:1")
-                #expect(digest == truncated.digest)
+                #expect(digest == truncated.name)
                 #expect(!message.isEmpty)
             }
         }
@@ -155,9 +151,9 @@ import Testing
         let plain = try makeLayer([file("a", "a")], .tar, in: dir)
         let xzPath = plain.path + ".xz"
         try checkTool(run("xz", ["-c", plain.path], stdoutTo: xzPath))
-        let xz = LayerInput(digest: try sha256(ofFile: xzPath), size: try fileSize(xzPath),
-                            mediaType: "application/vnd.oci.image.layer.v1.tar", path: xzPath)
-        #expect(throws: RootfsError.unsupportedCompression(image: "test/image:1", layer: xz.digest, filters: ["xz"])) {
+        let xz = LayerInput(digest: try Digest(parsing: try sha256(ofFile: xzPath)), size: try fileSize(xzPath),
+                            mediaType: "application/vnd.oci.image.layer.v1.tar", blob: .file(xzPath))
+        #expect(throws: RootfsError.unsupportedCompression(image: "test/image:1", layer: xz.name, filters: ["xz"])) {
             try flatten([xz], in: dir)
         }
     }

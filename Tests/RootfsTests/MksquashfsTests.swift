@@ -102,6 +102,16 @@ import Glibc
         #expect(stat(extract + "/bin/tool2", &first) == 0 && stat(extract + "/a-link", &second) == 0)
         #expect(first.st_ino == second.st_ino && first.st_nlink == 2)
 
+        // The file capability survives as an xattr (restoring security.* needs root, as in CI).
+        if geteuid() == 0 {
+            let withXattrs = dir.file("xattrs")
+            let restore = try run("unsquashfs", ["-d", withXattrs, image, "bin/ping"])
+            #expect(restore.status == 0, "\(restore.stderr)")
+            let capability = try run("getfattr", ["--absolute-names", "-e", "hex", "-n", "security.capability", withXattrs + "/bin/ping"])
+            #expect(capability.stdout.contains("security.capability=0x0100000200200000000000000000000000000000"),
+                    "\(capability.stdout) \(capability.stderr)")
+        }
+
         // Reproducible: two independent runs give the same stream and the same image.
         var images: [Data] = []
         var streams: [Data] = []

@@ -1,5 +1,6 @@
 import ArchiveIO
 import Foundation
+import OCISpec
 import Rootfs
 #if canImport(Glibc)
 import Glibc
@@ -147,8 +148,18 @@ func describe(tarPath: String, _ packing: Packing, in dir: TempDir) throws -> La
         try checkTool(run("zstd", ["-q", "-c", tarPath], stdoutTo: blobPath))
     }
     return LayerInput(
-        digest: try sha256(ofFile: blobPath), size: try fileSize(blobPath), diffID: diffID, mediaType: mediaType,
-        path: blobPath)
+        digest: try Digest(parsing: try sha256(ofFile: blobPath)), size: try fileSize(blobPath),
+        diffID: try Digest(parsing: diffID), mediaType: mediaType, blob: .file(blobPath))
+}
+
+extension LayerInput {
+    /// The digest as errors name it.
+    var name: String { digest.description }
+    /// The blob's file; setting it reads another file.
+    var path: String {
+        get { blob.location }
+        set { blob = .file(newValue) }
+    }
 }
 
 func checkTool(_ result: (status: Int32, stdout: String, stderr: String)) throws {

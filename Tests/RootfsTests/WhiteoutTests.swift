@@ -93,9 +93,9 @@ import Testing
                     continue
                 }
                 #expect(image == "test/image:1")
-                #expect(digest == layer.digest)
+                #expect(digest == layer.name)
                 #expect(entry == name)
-                #expect(error.description.contains(layer.digest))
+                #expect(error.description.contains(layer.name))
             }
         }
     }

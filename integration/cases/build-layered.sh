@@ -1,5 +1,5 @@
 # `sifter build oci:…` of the layered image (every whiteout, hardlink and special-file case):
-# the tree in the SIF equals `umoci unpack`'s (as root), flattened in one pass and in two,
+# the tree in the SIF equals `umoci unpack`'s (as root), each layer read once per pass,
 # objects come in Apptainer's order, two builds are byte-identical, an unprivileged build
 # gives the same file, and the runscript behaves as OCI Entrypoint/Cmd say in a chroot of the
 # unpacked tree. `export` writes the same tree to a file and to standard output, and
@@ -11,38 +11,50 @@ cd "$CASE_WORK"
 "$SIFTER" build --json oci:layout:t1 out.sif >out.json
 "$SIFTER" build oci:layout:t1 again.sif
 cmp out.sif again.sif || fail "two builds of the same digest differ"
-# Every layer is read once (the one-pass flattener did not give up on this image).
-python3 -c 'import json,sys; r=json.load(open("out.json")); assert r["onePass"], r["onePassAbandoned"]' || fail "one pass abandoned"
-SIFTER_ONE_PASS=0 "$SIFTER" build --json oci:layout:t1 two-pass.sif >two-pass.json
-python3 -c 'import json,sys; r=json.load(open("two-pass.json")); assert not r["onePass"], r' || fail "SIFTER_ONE_PASS=0 ignored"
+# Every layer was indexed (pass 1) before mksquashfs started, and the root is the image's.
+python3 -c '
+import json
+r = json.load(open("out.json"))
+stages = [name for name in r["timings"]]
+assert stages.index("index") < stages.index("stream"), stages
+assert r["warnings"] == [], r["warnings"]' || fail "the build report: $(cat out.json)"
 
-# Objects in Apptainer's order, all in group 1, the primary partition, then sifter's integrity
-# record (appended after the partition once its digest is known).
+# Objects in Apptainer's order, all in group 1, the primary partition, then sifter's
+# provenance (what ran, known only once mksquashfs has run) and integrity record.
 "$SIFTOOL" list out.sif | sed -n '/^ID /,$p' | awk -F'|' 'NR>2 {gsub(/ +$/,"",$5); print $1 "|" $2 "|" $5}' | tr -s ' ' >objects.txt
 cat >expected-objects.txt <<'LIST'
 1 |1 |Def.FILE
 2 |1 |JSON.Generic
 3 |1 |JSON.Generic
-4 |1 |JSON.Generic
-5 |1 |FS (Squashfs/*System/amd64)
+4 |1 |FS (Squashfs/*System/amd64)
+5 |1 |JSON.Generic
 6 |1 |JSON.Generic
 LIST
 diff expected-objects.txt objects.txt || fail "objects not in Apptainer's order"
 "$SIFTER" inspect --json out.sif | python3 -c '
 import json, sys
 names = [d["name"] for d in json.load(sys.stdin)["descriptors"]]
-assert names == ["", "inspect-metadata.json", "oci-config.json", "sifter-provenance.json", "", "sifter-integrity.json"], names'
+assert names == ["", "inspect-metadata.json", "oci-config.json", "", "sifter-provenance.json", "sifter-integrity.json"], names'
+# Provenance records what ran: mksquashfs's arguments with the root's owner and time, and
+# SOURCE_DATE_EPOCH, as they were passed (the output file named OUTPUT).
+"$SIFTOOL" dump 5 out.sif >provenance.json
+python3 - <<'PY' || fail "provenance does not record what ran: $(cat provenance.json)"
+import json
+p = json.load(open("provenance.json"))
+m = p["mksquashfs"]
+args = m["arguments"]
+assert args[:3] == ["-", "OUTPUT", "-tar"], args
+epoch = m["environment"]["SOURCE_DATE_EPOCH"]
+assert args[args.index("-root-time") + 1] == epoch, (args, epoch)
+assert args[args.index("-root-uid") + 1] == "0" and "-offset" in args, args
+assert m["executable"] == "mksquashfs" and p["mksquashfsVersion"], p
+PY
 
 # The tree: sifter's partition against umoci unpack, as root, apart from Apptainer's files.
 offset=$(partition_offset out.sif)
 unsquashfs -q -d sifter-tree -o "$offset" out.sif >/dev/null
 umoci unpack --image layout:t1 bundle >/dev/null
 python3 "$COMPARE_TREES" bundle/rootfs sifter-tree $APPTAINER_PATHS
-# The two-pass flattener's tree is the same (the one-pass result is checked against it at run
-# time too; this checks both against umoci).
-unsquashfs -q -d two-pass-tree -o "$(partition_offset two-pass.sif)" two-pass.sif >/dev/null
-python3 "$COMPARE_TREES" bundle/rootfs two-pass-tree $APPTAINER_PATHS
-python3 "$COMPARE_TREES" sifter-tree two-pass-tree
 
 # Apptainer's runtime files are there.
 for f in .singularity.d/actions/run .singularity.d/env/10-docker2singularity.sh .singularity.d/runscript \
@@ -62,7 +74,7 @@ chmod -R a+rX layout
 mkdir -m 777 unprivileged
 setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp "$SIFTER" build oci:layout:t1 unprivileged/out.sif
 cmp out.sif unprivileged/out.sif || fail "unprivileged build differs"
-# `export` to a file (one pass) and to standard output (two passes): the same tree.
+# `export` to a file and to standard output: the same tree.
 "$SIFTER" export oci:layout:t1 exported.tar
 "$SIFTER" export oci:layout:t1 - >piped.tar
 mkdir exported-tree piped-tree

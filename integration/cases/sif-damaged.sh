@@ -19,4 +19,4 @@ cp "$FIXTURES/one-group.sif" primary.sif && printf '\x02' | dd of=primary.sif bs
 # Descriptor count of 2^40.
 cp "$FIXTURES/one-group.sif" count.sif && printf '\x00\x00\x00\x00\x00\x01\x00\x00' | dd of=count.sif bs=1 seek=88 conv=notrunc status=none && check count.sif "descriptor count"
 status=0; "$SIFTER" inspect /nonexistent.sif 2>err.txt || status=$?
-[ "$status" -eq 1 ] && grep -q "No such file" err.txt || fail "missing file: status $status, $(cat err.txt)"
+[ "$status" -eq 74 ] && grep -q "No such file" err.txt || fail "missing file: status $status, $(cat err.txt)"

@@ -64,11 +64,11 @@ flip_case() {
   grep -q "^MISMATCH: $name.sif: integrity: " "$name.out" || fail "$name: verdict $(cat "$name.out")"
   grep -qF "$expect" "$name.out" || fail "$name: does not name $expect: $(cat "$name.out")"
 }
-part_offset=$(field fresh.sif 5 offset) part_size=$(field fresh.sif 5 size)
-flip_case partition $((part_offset + part_size / 2)) 'object 5 (partition): data hashes to sha256:'
+part_offset=$(field fresh.sif 4 offset) part_size=$(field fresh.sif 4 size)
+flip_case partition $((part_offset + part_size / 2)) 'object 4 (partition): data hashes to sha256:'
 flip_case deffile $(($(field fresh.sif 1 offset) + 3)) 'object 1 (deffile): data hashes to sha256:'
 desc_offset=$("$SIFTER" inspect --json fresh.sif | python3 -c 'import json,sys; print(json.load(sys.stdin)["header"]["descriptorsOffset"])')
-flip_case descriptor $((desc_offset + 4 * 585 + 41)) 'object 5 (partition): descriptor differs from the build: createdAt is'
+flip_case descriptor $((desc_offset + 3 * 585 + 41)) 'object 4 (partition): descriptor differs from the build: createdAt is'
 flip_case record $(($(field fresh.sif 6 offset) + 20)) 'object 6 "sifter-integrity.json" (genericJSON): the record is damaged'
 
 # The tag moves to another image: the source check fails and names both digests.

@@ -4,6 +4,7 @@ import Hashing
 import OCISpec
 import SIF
 import Squashfs
+import Synchronization
 
 /// Options of `sifter build`.
 public struct BuildOptions: Sendable {
@@ -15,6 +16,11 @@ public struct BuildOptions: Sendable {
     public var sourceDateEpoch: Int64?
     /// Where to remember the output's digest for a later `push` (not part of the output).
     public var digests: FileDigestMemo?
+    /// Read layers while they download (false: wait for every download first). The output is
+    /// the same either way.
+    public var readWhileDownloading = true
+    /// Threads reading layers in the flattener's first pass.
+    public var indexWorkers = ProcessInfo.processInfo.activeProcessorCount
 
     public init() {}
 
@@ -35,10 +41,11 @@ public struct BuildResult: Sendable {
     public var configDigest: Digest
     public var arch: String
     public var timings: [(stage: String, seconds: Double)]
-    /// Why the one-pass stream was given up for the two passes (slower, same tree), if it was.
-    public var onePassAbandoned: String?
-    /// Layers the stream began to read while they were still downloading.
+    /// Layers the first pass began to read while they were still downloading.
     public var layersReadWhileDownloading = 0
+    /// What the build could not keep exactly (xattrs on the root, a root time mksquashfs set
+    /// from the clock), and libarchive's warnings.
+    public var warnings: [String] = []
 }
 
 /// Progress events for a display; the builder never prints.
@@ -48,7 +55,7 @@ public enum BuildEvent: Sendable {
 }
 
 /// `sifter build`: resolve → flatten layers into mksquashfs writing the partition in place →
-/// write the SIF prefix around it → rename into place. No rootfs and no squashfs file on disk.
+/// write the SIF around it → rename into place. No rootfs and no squashfs file on disk.
 public struct Builder: Sendable {
     public let options: BuildOptions
 
@@ -56,18 +63,23 @@ public struct Builder: Sendable {
 
     public func build(source: any ImageSource, output: String, events: @Sendable (BuildEvent) -> Void = { _ in }) throws -> BuildResult {
         let clock = StageClock()
-        // Layers keep downloading while the stream starts, top layer first.
-        // SIFTER_STREAM_DOWNLOADS=0 waits for every layer first (to compare, or rule it out).
-        let overlap = ProcessInfo.processInfo.environment["SIFTER_STREAM_DOWNLOADS"] != "0"
-        let image = overlap ? try source.resolveWhileDownloading(platform: options.platform)
+        let image = options.readWhileDownloading ? try source.resolveWhileDownloading(platform: options.platform)
             : try source.resolve(platform: options.platform)
-        clock.lap(overlap ? "resolve" : "resolve+download")
+        clock.lap(options.readWhileDownloading ? "resolve" : "resolve+download")
         events(.resolved(image))
         do {
             return try build(image: image, output: output, clock: clock, events: events)
         } catch {
+            guard let downloads = image.downloads else { throw error }
             // Nothing will read the layers still downloading (partial files stay to resume).
-            image.downloads?.cancel()
+            // A download that failed explains what the build saw (a reader of another layer
+            // sees only the cancellation it caused): it is the error to report.
+            downloads.cancel()
+            do {
+                try downloads.wait()
+            } catch {
+                if case .cancelled = error {} else { throw error }
+            }
             throw error
         }
     }
@@ -76,8 +88,7 @@ public struct Builder: Sendable {
                        events: @Sendable (BuildEvent) -> Void) throws -> BuildResult {
         let time = options.sourceDateEpoch ?? image.config.created.flatMap(RFC3339.parse) ?? 0
         let metadata = try BuildMetadata(image: image, time: time)
-        let mksquashfsVersion = try MksquashfsProcess.version(executable: options.squashfs.executable)
-        let squashOptions = options.squashfs
+        let version = try MksquashfsProcess.version(executable: options.squashfs.executable)
 
         var createOptions = CreateOptions()
         createOptions.launchScript = Layout.defaultLaunchScript
@@ -86,57 +97,46 @@ public struct Builder: Sendable {
 
         let destination = try AtomicOutput(destination: output, replace: options.force)
         let result = try destination.write { temporary in
-            // The arguments depend on the partition offset, which depends on the provenance
-            // object that records the arguments: plan with a placeholder of the final length.
-            var provenance = ProvenanceDocument(image: image, options: options, mksquashfsVersion: mksquashfsVersion, mksquashfsArguments: [], time: time)
-            let leadingBeforeProvenance = try leadingObjects(metadata: metadata, provenance: [])
-            var offset = try SIFImage.plannedOffsets(
-                options: createOptions,
-                objects: leadingBeforeProvenance + [try ObjectInput(.genericJSON, source: .inPlace(size: 0))]
+            let leading = try leadingObjects(metadata: metadata)
+            let offset = try SIFImage.plannedOffsets(
+                options: createOptions, objects: leading + [try ObjectInput(.partition, source: .inPlace(size: 0))]
             ).last ?? 0
-            var arguments = try squashOptions.arguments(output: temporary, offset: offset)
-            provenance.mksquashfsArguments = arguments
-            var provenanceBytes = provenance.encoded()
-            var leading = try leadingObjects(metadata: metadata, provenance: provenanceBytes)
-            let partitionSlot = [try ObjectInput(.partition, source: .inPlace(size: 0))]
-            let planned = try SIFImage.plannedOffsets(options: createOptions, objects: leading + partitionSlot).last ?? 0
-            if planned != offset {
-                offset = planned
-                arguments = try squashOptions.arguments(output: temporary, offset: offset)
-                provenance.mksquashfsArguments = arguments
-                provenanceBytes = provenance.encoded()
-                leading = try leadingObjects(metadata: metadata, provenance: provenanceBytes)
-                let replanned = try SIFImage.plannedOffsets(options: createOptions, objects: leading + partitionSlot).last ?? 0
-                guard replanned == offset else {
-                    throw BuildError.failed(image.sourceText, stage: "layout", reason: "partition offset did not settle")
-                }
-            }
             clock.lap("prepare")
             events(.stage("squash"))
-            let squashed = try squash(image: image, metadata: metadata, output: temporary, offset: offset,
-                                      options: squashOptions, clock: clock)
-            clock.lap("squash")
+            let sink = MksquashfsSink(output: temporary, offset: offset, options: options.squashfs, version: version)
+            let outcome = try FlattenStage.stream(image: image, metadata: metadata, into: sink, workers: options.indexWorkers) {
+                clock.lap($0)
+            }
+            if let downloads = image.downloads {
+                try downloads.wait()
+                clock.record("download", seconds: downloads.seconds)
+            }
 
             let partitionSize = try fileSize(temporary) - offset
-            let arch = squashed.shellArch.flatMap { Arch(goName: $0) } ?? Arch(goName: image.config.architecture)
+            let arch = outcome.shellArch.flatMap { Arch(goName: $0) } ?? Arch(goName: image.config.architecture)
             guard let arch else {
                 throw BuildError.failed(image.sourceText, stage: "arch", reason: "architecture \"\(image.config.architecture)\" has no SIF code")
             }
             let partition = try ObjectInput(.partition, source: .inPlace(size: partitionSize),
                                             metadata: .partition(fs: .squash, part: .primarySystem, arch: arch))
             let sif = try SIFImage.create(path: temporary, options: createOptions, objects: leading + [partition])
-            // `sifter verify`: the digests of every object, the partition's included, in a small
-            // object after the partition (its digest exists only now); appending moves nothing.
+            // What ran is known exactly only now, so provenance goes after the partition (its
+            // length never moved the partition), then the integrity record over everything.
+            let provenance = ProvenanceDocument(image: image, options: options, mksquashfsVersion: version.text,
+                                                mksquashfs: sink.record, time: time)
+            try sif.add(try ObjectInput(.genericJSON, source: .bytes(provenance.encoded()), name: ProvenanceDocument.objectName),
+                        time: time)
             let digest = try IntegrityRecord.appendHashingFile(to: sif, time: time)
             try sif.close()
-            chmod(temporary, 0o755)
+            guard chmod(temporary, 0o755) == 0 else {
+                throw SifterError.io(path: temporary, operation: "chmod", reason: String(cString: strerror(errno)))
+            }
             clock.lap("sif")
             return BuildResult(
                 output: output, size: try fileSize(temporary), sha256: digest.hex, manifestDigest: image.manifestDigest,
                 indexDigest: image.indexDigest, configDigest: image.configDigest, arch: arch.goName, timings: clock.laps,
-                onePassAbandoned: squashed.onePassAbandoned,
-                layersReadWhileDownloading: image.downloads?.readWhileDownloading ?? 0
-            )
+                layersReadWhileDownloading: image.downloads?.readWhileDownloading ?? 0,
+                warnings: outcome.summary.warnings + sink.warnings)
         }
         if let digests = options.digests, let digest = try? Digest(sha256Hex: result.sha256) {
             digests.remember(digest, for: output)
@@ -144,33 +144,10 @@ public struct Builder: Sendable {
         return result
     }
 
-    /// `Squash.run`, reading layers as they download. If that fails, or read bytes a resumed
-    /// download then replaced, the downloads are awaited (a failed one is the error to report)
-    /// and the stream runs again from the verified cache, where a fault in the image itself
-    /// shows up again with its proper message.
-    func squash(image: ResolvedImage, metadata: BuildMetadata, output: String, offset: Int64,
-                options: MksquashfsOptions, clock: StageClock) throws -> Squash.Outcome {
-        guard let downloads = image.downloads else {
-            return try Squash.run(image: image, metadata: metadata, output: output, offset: offset, options: options) { clock.lap($0) }
-        }
-        do {
-            let outcome = try Squash.run(image: image, metadata: metadata, output: output, offset: offset, options: options) { clock.lap($0) }
-            try downloads.wait()
-            clock.record("download", seconds: downloads.seconds)
-            return outcome
-        } catch {
-            try downloads.wait()
-            clock.record("download", seconds: downloads.seconds)
-            clock.lap("retry")
-            return try Squash.run(image: image.fromCache, metadata: metadata, output: output, offset: offset, options: options) { clock.lap($0) }
-        }
-    }
-
     /// The SIF objects before the partition, in Apptainer's order (JSON objects sorted by name).
-    func leadingObjects(metadata: BuildMetadata, provenance: [UInt8]) throws -> [ObjectInput] {
+    func leadingObjects(metadata: BuildMetadata) throws -> [ObjectInput] {
         var objects = [try ObjectInput(.deffile, source: .bytes(Array(metadata.definition.utf8)))]
-        var json: [(String, [UInt8])] = [("inspect-metadata.json", metadata.inspectMetadata), ("oci-config.json", metadata.ociConfig)]
-        if !provenance.isEmpty { json.append(("sifter-provenance.json", provenance)) }
+        let json: [(String, [UInt8])] = [("inspect-metadata.json", metadata.inspectMetadata), ("oci-config.json", metadata.ociConfig)]
         for (name, bytes) in json.sorted(by: { $0.0 < $1.0 }) {
             objects.append(try ObjectInput(.genericJSON, source: .bytes(bytes), name: name))
         }
@@ -184,19 +161,27 @@ public struct Builder: Sendable {
 }
 
 /// Wall-clock time per stage, for `--json` and the benchmark's breakdown.
-final class StageClock: @unchecked Sendable {
-    private var last = DispatchTime.now()
-    private(set) var laps: [(stage: String, seconds: Double)] = []
+final class StageClock: Sendable {
+    private struct State {
+        var last = DispatchTime.now()
+        var laps: [(stage: String, seconds: Double)] = []
+    }
+
+    private let state = Mutex(State())
+
+    var laps: [(stage: String, seconds: Double)] { state.withLock { $0.laps } }
 
     func lap(_ stage: String) {
         let now = DispatchTime.now()
-        laps.append((stage, Double(now.uptimeNanoseconds - last.uptimeNanoseconds) / 1e9))
-        last = now
+        state.withLock { state in
+            state.laps.append((stage, Double(now.uptimeNanoseconds - state.last.uptimeNanoseconds) / 1e9))
+            state.last = now
+        }
     }
 
-    /// A duration that overlapped the laps (downloads under the stream).
+    /// A duration that overlapped the laps (downloads under the first pass).
     func record(_ stage: String, seconds: Double) {
-        laps.append((stage, seconds))
+        state.withLock { $0.laps.append((stage, seconds)) }
     }
 }
 

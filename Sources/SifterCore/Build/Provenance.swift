@@ -1,25 +1,20 @@
 import OCISpec
 
 /// `sifter-provenance.json`: where the partition came from, for `sifter verify` and people.
+/// It is written after the partition, once mksquashfs has run, so it records what ran.
 struct ProvenanceDocument: Sendable {
+    static let objectName = "sifter-provenance.json"
+
     let image: ResolvedImage
     let options: BuildOptions
     let mksquashfsVersion: String
-    var mksquashfsArguments: [String]
+    /// mksquashfs's arguments (the output named `OUTPUT`) and the environment variables that
+    /// change its output.
+    let mksquashfs: (arguments: [String], environment: [String: String])?
     /// The build's fixed time (SOURCE_DATE_EPOCH or the image's `created`), for `verify --rebuild`.
     let time: Int64
 
-    init(image: ResolvedImage, options: BuildOptions, mksquashfsVersion: String, mksquashfsArguments: [String], time: Int64) {
-        self.image = image
-        self.options = options
-        self.mksquashfsVersion = mksquashfsVersion
-        self.mksquashfsArguments = mksquashfsArguments
-        self.time = time
-    }
-
     func encoded() -> [UInt8] {
-        // The output path is a temporary name; record the arguments without it.
-        let arguments = mksquashfsArguments.enumerated().map { $0.offset == 1 ? "OUTPUT" : $0.element }
         let layers: [JSONValue] = image.layers.map { layer in
             .object([
                 ("digest", .string(layer.descriptor.digest.description)),
@@ -41,7 +36,11 @@ struct ProvenanceDocument: Sendable {
             ("buildOptions", .string(options.fingerprint)),
             ("sifterVersion", .string(BuildMetadata.sifterVersion)),
             ("mksquashfsVersion", .string(mksquashfsVersion)),
-            ("mksquashfsArguments", .array(arguments.map { .string($0) })),
+            ("mksquashfs", .object([
+                ("executable", .string(options.squashfs.executable)),
+                ("arguments", .array((mksquashfs?.arguments ?? []).map { .string($0) })),
+                ("environment", .object((mksquashfs?.environment ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ])),
             // What `sifter verify --rebuild` needs to repeat the build (RecordedProvenance reads
             // it), and the name of the integrity record the builder appends after the partition.
             ("build", .object([

@@ -1,4 +1,5 @@
 import Distribution
+import Rootfs
 import Foundation
 import OCISpec
 
@@ -39,13 +40,16 @@ public struct RegistrySource: ImageSource {
         for layer in remote.manifest.layers where !MediaType.layerTypes.contains(layer.mediaType) {
             throw BuildError.invalidSource(sourceText, reason: "layer \(layer.digest) has media type \(layer.mediaType), not a layer type")
         }
-        // Top layer first: the order the one-pass flattener reads them. Even when waited for,
-        // the downloads stay attached, so that blobs this run verified are not hashed again.
-        let downloads = client.startBlobs(reference, remote.manifest.layers.reversed(), into: cache, progress: progress)
+        // Largest first, the order the flattener's first pass takes them. Even when waited
+        // for, the downloads stay attached, so that blobs this run verified are not hashed again.
+        let downloads = client.startBlobs(reference, remote.manifest.layers.sorted { $0.size > $1.size }, into: cache,
+                                          progress: progress)
         if waitForLayers { try downloads.wait() }
         let layers = zip(remote.manifest.layers, diffIDs).map { layer, diffID in
-            ResolvedImage.Layer(descriptor: layer, diffID: diffID, path: cache.blobPath(for: layer.digest),
-                                arrival: downloads.arrival(for: layer.digest))
+            ResolvedImage.Layer(
+                descriptor: layer, diffID: diffID,
+                blob: downloads.arrival(for: layer.digest).map(LayerBlob.arriving)
+                    ?? .file(cache.blobPath(for: layer.digest), unchangedWhileOpen: true))
         }
         // The definition file names what the user asked for (the digest is appended there).
         let named = reference.name + (reference.tag.map { ":" + $0 } ?? "")

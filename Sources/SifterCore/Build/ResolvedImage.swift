@@ -1,5 +1,6 @@
 import Distribution
 import OCISpec
+import Rootfs
 
 /// An image ready to flatten: its documents and where each layer blob sits on disk.
 public struct ResolvedImage: Sendable {
@@ -23,25 +24,23 @@ public struct ResolvedImage: Sendable {
     public struct Layer: Sendable {
         public var descriptor: Descriptor
         public var diffID: Digest?
-        /// The blob's path; its digest and size are checked while it is read.
-        public var path: String
-        /// Set while the blob downloads: read it as it arrives.
-        public var arrival: BlobArrival?
+        /// How the flattener reads the blob, and who checks its digest.
+        public var blob: LayerBlob
+
+        public init(descriptor: Descriptor, diffID: Digest?, blob: LayerBlob) {
+            self.descriptor = descriptor
+            self.diffID = diffID
+            self.blob = blob
+        }
+
+        /// A blob in a file sifter does not own (an OCI layout, an unpacked archive): its
+        /// digest is checked on every read.
+        public init(descriptor: Descriptor, diffID: Digest?, path: String) {
+            self.init(descriptor: descriptor, diffID: diffID, blob: .file(path))
+        }
     }
 
     public var platform: Platform { config.platform }
-
-    /// The same image read from the cache only: every download must have completed.
-    public var fromCache: ResolvedImage {
-        var image = self
-        image.downloads = nil
-        image.layers = layers.map { layer in
-            var layer = layer
-            layer.arrival = nil
-            return layer
-        }
-        return image
-    }
 }
 
 /// Where images come from: a registry, an OCI layout, an archive.

@@ -53,9 +53,8 @@ public enum BuildReport {
             ("manifestDigest", .string(result.manifestDigest.description)),
             ("configDigest", .string(result.configDigest.description)),
             ("timings", .object(result.timings.map { ($0.stage, .seconds($0.seconds)) })),
-            ("onePass", .bool(result.onePassAbandoned == nil)),
-            ("onePassAbandoned", result.onePassAbandoned.map { .string($0) } ?? .null),
             ("layersReadWhileDownloading", .int(Int64(result.layersReadWhileDownloading))),
+            ("warnings", .array(result.warnings.map { .string($0) })),
         ])
     }
 }

@@ -42,7 +42,7 @@ public struct IntegrityResult: Sendable {
 /// fields and the same sha256, and nothing that could change the container was added.
 public enum IntegrityChecker {
     /// The provenance object, which also says whether an integrity record must be present.
-    static let provenanceName = "sifter-provenance.json"
+    static let provenanceName = ProvenanceDocument.objectName
 
     public static func check(path: String) -> IntegrityResult {
         let image: SIFImage

@@ -190,7 +190,7 @@ public struct Verifier: Sendable {
         } catch {
             findings.append(Finding(id: nil, name: "comparison", type: "", problem: "\(error)"))
         }
-        if let here = try? MksquashfsProcess.version(executable: options.mksquashfs), here != recorded.mksquashfsVersion {
+        if let here = try? MksquashfsProcess.version(executable: options.mksquashfs).text, here != recorded.mksquashfsVersion {
             findings.append(Finding(id: nil, name: "tools", type: "", problem: "built with mksquashfs \(recorded.mksquashfsVersion), this machine has \(here)"))
         }
         if recorded.sifterVersion != BuildMetadata.sifterVersion {

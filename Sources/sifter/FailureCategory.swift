@@ -1,0 +1,78 @@
+import ArchiveIO
+import CurlHTTP
+import Distribution
+import Hashing
+import OCISpec
+import Rootfs
+import SIF
+import SifterCore
+import Squashfs
+
+/// What went wrong, as far as a caller can act on it; each has its own exit status, the same
+/// whatever the source kind (a corrupt layer is bad input from a registry and from a layout).
+enum FailureCategory {
+    /// The input is invalid: a damaged SIF, a hostile or corrupt image, a digest mismatch.
+    case badInput
+    /// The command line asks for something impossible.
+    case usage
+    /// A registry failed, refused or could not be reached.
+    case remote
+    /// This machine: a full disk, a missing tool, a permission, mksquashfs's own failure.
+    case environment
+    /// Anything else.
+    case other
+
+    var exitStatus: Int32 {
+        switch self {
+        case .badInput: 65  // EX_DATAERR
+        case .usage: 64  // EX_USAGE
+        case .remote: 69  // EX_UNAVAILABLE
+        case .environment: 74  // EX_IOERR
+        case .other: 1
+        }
+    }
+
+    /// The category of an error of sifter's own modules; nil for an error of ArgumentParser's
+    /// (usage errors, --help, --version), which it reports itself.
+    init?(_ error: any Error) {
+        switch error {
+        case let error as SIFError:
+            if case .io = error { self = .environment } else { self = .badInput }
+        case let error as RootfsError:
+            if case .outputFailed = error { self = .environment } else { self = .badInput }
+        case let error as BuildError:
+            if case .unsupportedSource = error { self = .usage } else { self = .badInput }
+        case is OCISpecError:
+            self = .badInput
+        case let error as PublishError:
+            self = error.isBadInput ? .badInput : .usage
+        case let error as SifterError:
+            switch error {
+            case .invalidArgument: self = .usage
+            case .outputExists, .outputNotRegular: self = .usage
+            case .io: self = .environment
+            }
+        case is SquashfsError, is HashingError, is ArchiveError:
+            self = .environment
+        case let error as DistributionError:
+            self = Self.category(of: error)
+        case is CurlError:
+            self = .remote
+        default:
+            return nil
+        }
+    }
+
+    private static func category(of error: DistributionError) -> FailureCategory {
+        switch error {
+        case .digestMismatch, .sizeMismatch, .unsupportedMediaType, .platformNotFound, .invalidInput:
+            return .badInput
+        case .io, .cache:
+            return .environment
+        case .invalidOption, .credentials:
+            return .usage
+        default:
+            return .remote
+        }
+    }
+}
