@@ -39,7 +39,7 @@ final class DigestContext {
 /// `update` and `finalize` do not throw: once `init` has set up the SHA-256
 /// context, OpenSSL can only fail there on memory exhaustion or a corrupted
 /// context, which are invariant violations rather than input errors.
-public struct SHA256Hasher: @unchecked Sendable {
+public struct SHA256Hasher {
     // @unchecked: the context is only mutated after a uniqueness check, the
     // same discipline the standard library's copy-on-write collections use.
     private var context: DigestContext

@@ -6,7 +6,7 @@ import Musl
 
 /// A file descriptor owned by one SIF image: positioned reads and writes only, so that
 /// object streams never disturb each other.
-final class FileAccess: @unchecked Sendable {
+final class FileAccess {
     let path: String
     let writable: Bool
     private var fd: Int32

@@ -7,7 +7,7 @@ import Musl
 /// An open SIF file: its header and descriptors, validated on load, and positioned access to
 /// object data. Creating, adding, deleting and setting the primary partition live in their own
 /// files, as in the reference implementation.
-public final class SIFImage: @unchecked Sendable {
+public final class SIFImage {
     /// Upper bound on the descriptor count a loader accepts: the reference writes 48, and this
     /// keeps a hostile header from making the reader allocate without limit.
     public static let maxDescriptorCapacity: Int64 = 65_536
@@ -126,7 +126,7 @@ public final class SIFImage: @unchecked Sendable {
 }
 
 /// Reads one object's data front to back with positioned reads.
-public struct ObjectReader: Sendable {
+public struct ObjectReader {
     private let file: FileAccess
     private let end: Int64
     private var position: Int64

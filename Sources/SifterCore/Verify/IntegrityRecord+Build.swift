@@ -1,6 +1,7 @@
 import Foundation
 import Hashing
 import SIF
+import Synchronization
 
 extension IntegrityRecord {
     /// `append` for the builder, which also needs the sha256 of the whole finished file: the
@@ -32,66 +33,94 @@ extension IntegrityRecord {
         guard fd >= 0 else { throw SifterError.io(path: image.path, operation: "open", reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         let prefix = PrefixHash(fd: fd, length: offset)
-        let hashing = Thread { prefix.run() }
-        hashing.stackSize = 1 << 20
-        hashing.start()
 
         let bytes: [UInt8]
         do {
             bytes = try measure(image, excluding: [reserved.id]).encoded()
         } catch {
-            prefix.wait()
+            _ = try? prefix.finish(appending: nil)
             throw error
         }
-        var hasher = try prefix.wait().get()
         guard Int64(bytes.count) == length else {
+            _ = try? prefix.finish(appending: nil)
             throw SifterError.io(path: image.path, operation: "write \(objectName)",
                                  reason: "\(bytes.count) bytes, \(length) reserved")
         }
-        let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
-        guard written == bytes.count else {
-            throw SifterError.io(path: image.path, operation: "write \(objectName)", reason: String(cString: strerror(errno)))
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + written, $0.count - written, off_t(offset) + off_t(written)) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else {
+                let reason = String(cString: strerror(errno))
+                _ = try? prefix.finish(appending: nil)
+                throw SifterError.io(path: image.path, operation: "write \(objectName)", reason: reason)
+            }
+            written += n
         }
-        hasher.update(bytes)
-        return hasher.finalize()
+        return try prefix.finish(appending: bytes)
     }
 }
 
-/// The sha256 of a file's first `length` bytes, computed on another thread; `wait` for it.
-private final class PrefixHash: @unchecked Sendable {
-    let fd: Int32
-    let length: Int64
+/// The sha256 of a file's first `length` bytes followed by some more, computed on its own
+/// thread: the prefix starts at once, the rest is handed over by `finish`.
+private final class PrefixHash: Sendable {
+    private struct Handover {
+        /// Set by `finish`: the bytes after the prefix, or nil to give up.
+        var tail: [UInt8]??
+        var digest: Result<SHA256Digest, any Error>?
+    }
+
+    private let state = Mutex(Handover())
+    private let tailReady = DispatchSemaphore(value: 0)
     private let done = DispatchSemaphore(value: 0)
-    private var result: Result<SHA256Hasher, any Error> = .failure(CancellationError())
 
     init(fd: Int32, length: Int64) {
-        self.fd = fd
-        self.length = length
+        let thread = Thread { [self] in run(fd: fd, length: length) }
+        thread.stackSize = 1 << 20
+        thread.start()
     }
 
-    func run() {
-        defer { done.signal() }
-        result = Result {
-            var hasher = try SHA256Hasher()
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: SHA256.chunkSize, alignment: 16)
-            defer { buffer.deallocate() }
-            var position: Int64 = 0
-            while position < length {
-                let n = pread(fd, buffer.baseAddress, Int(min(Int64(buffer.count), length - position)), off_t(position))
-                if n < 0, errno == EINTR { continue }
-                guard n > 0 else { throw HashingError.unexpectedEndOfFile(expected: UInt64(length), actual: UInt64(position)) }
-                hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-                position += Int64(n)
-            }
-            return hasher
-        }
-    }
-
-    /// Waits for the hash; returns it once (later calls only wait).
-    @discardableResult
-    func wait() -> Result<SHA256Hasher, any Error> {
+    /// Hands over the bytes after the prefix (nil: give up) and waits for the digest.
+    func finish(appending tail: [UInt8]?) throws -> SHA256Digest {
+        state.withLock { $0.tail = .some(tail) }
+        tailReady.signal()
         done.wait()
-        done.signal()
-        return result
+        guard let digest = state.withLock({ $0.digest }) else { throw CancellationError() }
+        return try digest.get()
+    }
+
+    private func run(fd: Int32, length: Int64) {
+        defer { done.signal() }
+        var hasher: SHA256Hasher
+        var failure: (any Error)?
+        do {
+            hasher = try SHA256Hasher()
+        } catch {
+            tailReady.wait()
+            state.withLock { $0.digest = .failure(error) }
+            return
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: SHA256.chunkSize, alignment: 16)
+        defer { buffer.deallocate() }
+        var position: Int64 = 0
+        while position < length, failure == nil {
+            let n = pread(fd, buffer.baseAddress, Int(min(Int64(buffer.count), length - position)), off_t(position))
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else {
+                failure = HashingError.unexpectedEndOfFile(expected: UInt64(length), actual: UInt64(position))
+                break
+            }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            position += Int64(n)
+        }
+        tailReady.wait()
+        let tail = state.withLock { $0.tail ?? nil }
+        guard failure == nil, let tail else {
+            state.withLock { $0.digest = failure.map { .failure($0) } }
+            return
+        }
+        hasher.update(tail)
+        let digest = hasher.finalize()
+        state.withLock { $0.digest = .success(digest) }
     }
 }
