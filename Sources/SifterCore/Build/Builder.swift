@@ -84,7 +84,7 @@ public struct Builder: Sendable {
         createOptions.time = time
         createOptions.id = try BuildMetadata.deterministicID(manifest: image.manifestDigest, options: options.fingerprint)
 
-        let destination = try AtomicOutput(destination: output, replace: options.force)
+        let destination = try AtomicOutput(destination: output, replace: options.force, mode: 0o755)
         let result = try destination.write { temporary in
             // The arguments depend on the partition offset, which depends on the provenance
             // object that records the arguments: plan with a placeholder of the final length.
@@ -129,7 +129,6 @@ public struct Builder: Sendable {
             // object after the partition (its digest exists only now); appending moves nothing.
             let digest = try IntegrityRecord.appendHashingFile(to: sif, time: time)
             try sif.close()
-            chmod(temporary, 0o755)
             clock.lap("sif")
             return BuildResult(
                 output: output, size: try fileSize(temporary), sha256: digest.hex, manifestDigest: image.manifestDigest,
