@@ -55,7 +55,9 @@ final class ImageArchive: Sendable {
             } else {
                 switch entry.fileType {
                 case .regular:
-                    member = Member(size: entry.size)
+                    // A format without sizes in its headers (a streamed zip) gives -1: such a
+                    // member cannot be checked, and is refused if it is ever needed.
+                    member = Member(size: entry.isSizeSet ? entry.size : -1)
                 case .symlink:
                     guard let link = entry.symlink, !link.hasPrefix("/"),
                           let target = Self.resolve(link, in: Self.parent(of: name)) else { continue }
@@ -68,7 +70,8 @@ final class ImageArchive: Sendable {
                 throw BuildError.invalidSource(sourceText, reason: "archive member \"\(name)\" appears twice")
             }
             members[name] = member
-            if member.target == nil, member.size <= Self.keptMemberLimit, keptTotal + member.size <= Self.keptTotalLimit {
+            if member.target == nil, member.size >= 0, member.size <= Self.keptMemberLimit,
+               keptTotal + member.size <= Self.keptTotalLimit {
                 kept[name] = try Self.readData(reader, size: member.size, name: name, source: sourceText)
                 keptTotal += member.size
             }
@@ -81,7 +84,8 @@ final class ImageArchive: Sendable {
         scratch.withLock { $0?.remove() }
     }
 
-    /// The member `name` (links followed), or nil.
+    /// The member `name` (links followed, at most 8), or nil. Its size is -1 when the archive
+    /// does not record it.
     func member(_ name: String) -> (name: String, size: Int64)? {
         var current = name
         for _ in 0..<8 {
@@ -97,6 +101,7 @@ final class ImageArchive: Sendable {
     /// archive has no such member.
     func read(_ name: String, limit: Int64, expected: Int64? = nil) throws -> [UInt8]? {
         guard let (found, size) = member(name) else { return nil }
+        guard size >= 0 else { throw BuildError.invalidSource(sourceText, reason: "archive member \"\(found)\" has no size in its header") }
         if let expected, size != expected { throw LocalFile.Problem.sizeMismatch(size: size, expected: expected) }
         guard size <= limit else { throw LocalFile.Problem.tooLarge(size: size, limit: limit) }
         if let bytes = kept[found] { return bytes }
@@ -118,6 +123,9 @@ final class ImageArchive: Sendable {
             guard let (found, size) = member(item.name) else {
                 throw BuildError.invalidSource(sourceText, reason: "the archive lacks \"\(item.name)\"")
             }
+            guard size >= 0 else {
+                throw BuildError.invalidSource(sourceText, reason: "archive member \"\(found)\" has no size in its header")
+            }
             guard size == item.size else {
                 throw BuildError.invalidSource(sourceText, reason: "archive member \"\(item.name)\": size is \(size) bytes, the descriptor says \(item.size)")
             }
@@ -127,6 +135,14 @@ final class ImageArchive: Sendable {
             let directory = try existing ?? ScratchDirectory.create(source: sourceText)
             existing = directory
             var missing = Set(targets.keys.filter { directory.extracted[$0] == nil })
+            // Small layers were kept from the listing pass: written out without another pass.
+            for name in missing {
+                guard let bytes = kept[name] else { continue }
+                let file = directory.path + "/\(directory.extracted.count).blob"
+                try Self.write(bytes, to: file, name: name, source: sourceText)
+                directory.extracted[name] = file
+                missing.remove(name)
+            }
             if !missing.isEmpty {
                 let reader = try ArchiveReader(path: path)
                 defer { try? reader.close() }
@@ -166,6 +182,12 @@ final class ImageArchive: Sendable {
         return bytes
     }
 
+    private static func write(_ bytes: [UInt8], to file: String, name: String, source: String) throws {
+        guard FileManager.default.createFile(atPath: file, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
+            throw BuildError.invalidSource(source, reason: "cannot copy out \"\(name)\": cannot write \(file)")
+        }
+    }
+
     /// Streams the current member into a new file, never past `size` bytes (holes of a sparse
     /// member stay holes).
     private static func copyData(_ reader: ArchiveReader, size: Int64, name: String, to file: String, source: String) throws {
@@ -174,7 +196,6 @@ final class ImageArchive: Sendable {
             throw BuildError.invalidSource(source, reason: "cannot copy out \"\(name)\": \(file): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
-        var end: Int64 = 0
         try reader.readDataBlocks { block, offset in
             guard offset >= 0, offset + Int64(block.count) <= size else {
                 throw BuildError.invalidSource(source, reason: "archive member \"\(name)\" holds more than its header's \(size) bytes")
@@ -188,7 +209,6 @@ final class ImageArchive: Sendable {
                 }
                 written += n
             }
-            end = max(end, offset + Int64(block.count))
         }
         guard ftruncate(fd, off_t(size)) == 0 else {
             throw BuildError.invalidSource(source, reason: "cannot copy out \"\(name)\": \(file): \(String(cString: strerror(errno)))")
