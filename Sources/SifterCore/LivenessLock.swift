@@ -25,7 +25,14 @@ final class LivenessLock: Sendable {
             if errno == EEXIST { return nil }
             throw SifterError.io(path: path, operation: "create", reason: String(cString: strerror(errno)))
         }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0, isSameFile(fd, path) else {
+        if flock(fd, LOCK_EX | LOCK_NB) != 0, errno == EWOULDBLOCK {
+            // A sweeper locked the fresh file first; it removes it.
+            close(fd)
+            return nil
+        }
+        // Where flock is not supported (ENOLCK on some NFS mounts) the file is kept unlocked:
+        // it still marks the run's files, and no sweeper there can take a lock to remove them.
+        guard isSameFile(fd, path) else {
             close(fd)
             return nil
         }
