@@ -40,17 +40,11 @@ public struct Manifest: Codable, Hashable, Sendable {
     }
 
     public static func decode(_ bytes: [UInt8]) throws -> Manifest {
-        do {
-            let manifest = try JSONDecoder().decode(Manifest.self, from: Data(bytes))
-            guard manifest.schemaVersion == 2 else {
-                throw OCISpecError.invalidDocument(what: "manifest", reason: "schemaVersion \(manifest.schemaVersion), only 2 is supported")
-            }
-            return manifest
-        } catch let error as OCISpecError {
-            throw error
-        } catch {
-            throw OCISpecError.invalidDocument(what: "manifest", reason: String(describing: error))
+        let manifest = try decodeDocument(Manifest.self, what: "manifest", from: bytes)
+        guard manifest.schemaVersion == 2 else {
+            throw OCISpecError.invalidDocument(what: "manifest", reason: "schemaVersion \(manifest.schemaVersion), only 2 is supported")
         }
+        return manifest
     }
 }
 
@@ -69,11 +63,7 @@ public struct Index: Codable, Hashable, Sendable {
     }
 
     public static func decode(_ bytes: [UInt8]) throws -> Index {
-        do {
-            return try JSONDecoder().decode(Index.self, from: Data(bytes))
-        } catch {
-            throw OCISpecError.invalidDocument(what: "image index", reason: String(describing: error))
-        }
+        try decodeDocument(Index.self, what: "image index", from: bytes)
     }
 }
 

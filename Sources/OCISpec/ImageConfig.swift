@@ -60,10 +60,6 @@ public struct ImageConfig: Codable, Hashable, Sendable {
     public var platform: Platform { Platform(os: os, architecture: architecture, variant: variant) }
 
     public static func decode(_ bytes: [UInt8]) throws -> ImageConfig {
-        do {
-            return try JSONDecoder().decode(ImageConfig.self, from: Data(bytes))
-        } catch {
-            throw OCISpecError.invalidDocument(what: "image config", reason: String(describing: error))
-        }
+        try decodeDocument(ImageConfig.self, what: "image config", from: bytes)
     }
 }

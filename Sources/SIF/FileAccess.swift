@@ -11,12 +11,47 @@ final class FileAccess {
     let writable: Bool
     private var fd: Int32
 
+    /// Opens a regular file. Anything else is refused at once: a FIFO would block the open (or
+    /// the first read) until some writer comes, a device or directory is no SIF or object
+    /// data. The open itself does not block (O_NONBLOCK, cleared again for the regular file).
     init(path: String, flags: Int32, mode: mode_t = 0o755) throws(SIFError) {
         self.path = path
         self.writable = flags & O_ACCMODE != O_RDONLY
-        let fd = open(path, flags | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
+        let fd = open(path, flags | O_CLOEXEC | O_NONBLOCK, mode)
+        guard fd >= 0 else {
+            let code = errno
+            // A FIFO without reader refuses a non-blocking write-only open with ENXIO.
+            var info = stat()
+            if code == ENXIO, stat(path, &info) == 0, let kind = Self.kind(info.st_mode) {
+                throw .notRegularFile(path: path, kind: kind)
+            }
+            throw .io(path: path, operation: "open", errno: code)
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            _ = Glibc.close(fd)
+            throw .io(path: path, operation: "stat", errno: code)
+        }
+        if let kind = Self.kind(info.st_mode) {
+            _ = Glibc.close(fd)
+            throw .notRegularFile(path: path, kind: kind)
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         self.fd = fd
+    }
+
+    /// What a file that is not regular is, for the message; nil for a regular file.
+    static func kind(_ mode: mode_t) -> String? {
+        switch mode & S_IFMT {
+        case S_IFREG: nil
+        case S_IFIFO: "a FIFO"
+        case S_IFDIR: "a directory"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFSOCK: "a socket"
+        default: "of an unknown type"
+        }
     }
 
     deinit {

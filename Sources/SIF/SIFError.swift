@@ -15,6 +15,8 @@ public enum SIFError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidInput(String)
     case notWritable(path: String)
     case sourceChanged(path: String, expected: Int64, actual: Int64)
+    /// A FIFO, device, directory or socket where a file is read or written.
+    case notRegularFile(path: String, kind: String)
 
     public var description: String {
         switch self {
@@ -46,6 +48,8 @@ public enum SIFError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): opened read-only"
         case let .sourceChanged(path, expected, actual):
             return "\(path): object source gave \(actual) bytes, expected \(expected)"
+        case let .notRegularFile(path, kind):
+            return "\(path): not a regular file (\(kind))"
         }
     }
 

@@ -2,10 +2,12 @@ import SIF
 
 extension InspectReport {
     /// The readable report: header summary, an object table in the layout of the reference
-    /// `siftool list`, then the definition file and JSON objects.
+    /// `siftool list`, then the definition file and JSON objects. What comes from the file
+    /// (names, the launch script, object texts) is printed with its control characters escaped
+    /// (`TerminalText`): a name stays on its line, a text's lines stay indented.
     public func renderText() -> String {
         var lines: [String] = []
-        lines.append("SIF file:    \(path)")
+        lines.append("SIF file:    \(TerminalText.line(path))")
         lines.append("ID:          \(header.idString)")
         lines.append("Arch:        \(header.arch.goName)")
         lines.append("Created:     \(UnixTime.iso8601(header.createdAt))")
@@ -14,7 +16,7 @@ extension InspectReport {
         lines.append("Objects:     \(used) of \(header.descriptorsTotal) descriptors used")
         lines.append("Data:        \(header.dataSize) bytes from offset \(header.dataOffset)")
         if !header.launchScript.isEmpty {
-            lines.append("Launch:      \(header.launchScript.trimmingSuffixNewlines)")
+            lines.append("Launch:      \(TerminalText.line(header.launchScript.trimmingSuffixNewlines))")
         }
         lines.append("")
         let rule = String(repeating: "-", count: 78)
@@ -36,10 +38,13 @@ extension InspectReport {
             guard let text = object.text else { continue }
             let d = object.descriptor
             let title = d.dataType == .deffile ? "Definition file" : "\(d.dataType) object"
-            let name = d.name.isEmpty ? "" : " \"\(d.name)\""
+            let name = d.name.isEmpty ? "" : " \"\(TerminalText.line(d.name))\""
             lines.append("")
             lines.append("\(title) (object \(d.id))\(name):")
-            lines.append(contentsOf: text.trimmingSuffixNewlines.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 })
+            // Split at every LF scalar: a CR LF pair is one Character, which split(separator:)
+            // would keep whole, line break included.
+            let textLines = text.trimmingSuffixNewlines.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+            lines.append(contentsOf: textLines.map { "  " + TerminalText.lines(String(String.UnicodeScalarView($0))) })
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -66,7 +66,9 @@ public indirect enum JSONValue: Equatable, Sendable {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
+            // C0 must be escaped in JSON; DEL, C1 controls, bidi controls and line separators
+            // may not, but a JSON document printed to a terminal must not carry them raw.
+            case _ where !TerminalText.isSafe(scalar):
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(scalar)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A running `mksquashfs - OUT -tar …`: the caller writes an uncompressed tar stream to
 /// `input` and calls `finish()`. stderr is drained on its own thread so that a chatty
@@ -42,8 +43,16 @@ public final class MksquashfsProcess: @unchecked Sendable {
             executable = mksquashfs
             arguments = squashArguments
         }
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        // mksquashfs must die with sifter, SIGKILL included (it would otherwise finish writing
+        // a temporary file nobody will rename): setpriv sets PR_SET_PDEATHSIG before it execs,
+        // which Foundation's Process cannot do.
+        if let setpriv = Self.deathSignalRunner {
+            process.executableURL = URL(fileURLWithPath: setpriv)
+            process.arguments = ["--pdeathsig", "KILL", "--", executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
         var environment = ProcessInfo.processInfo.environment
         environment.merge(outputEnvironment) { _, ours in ours }
         process.environment = environment
@@ -51,7 +60,7 @@ public final class MksquashfsProcess: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = stderrPipe
         do {
-            try process.run()
+            try LauncherThread.shared.run { [process] in try process.run() }
         } catch {
             throw .launchFailed(executable: executable, reason: String(describing: error))
         }
@@ -143,6 +152,19 @@ public final class MksquashfsProcess: @unchecked Sendable {
         return probe.terminationStatus == 0 ? unshare : nil
     }()
 
+    /// `setpriv` (util-linux), when it can set the parent-death signal (`--pdeathsig`).
+    static let deathSignalRunner: String? = {
+        guard let setpriv = try? resolve("setpriv") else { return nil }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: setpriv)
+        probe.arguments = ["--pdeathsig", "KILL", "--", "/bin/true"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return nil }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0 ? setpriv : nil
+    }()
+
     /// Finds `name` on PATH unless it is a path already.
     static func resolve(_ name: String) throws(SquashfsError) -> String {
         if name.contains("/") {
@@ -181,5 +203,46 @@ public final class MksquashfsProcess: @unchecked Sendable {
                           message: "unrecognised version output \"\(firstLine)\"")
         }
         return version
+    }
+}
+
+/// Starts processes from one thread that lives as long as sifter. The parent-death signal is
+/// sent when the *thread* that forked the child ends, not the process: a child started from a
+/// worker thread that later exits would be killed in the middle of its work.
+final class LauncherThread: Sendable {
+    static let shared = LauncherThread()
+
+    private let jobs = Mutex<[@Sendable () -> Void]>([])
+    private let wake = DispatchSemaphore(value: 0)
+
+    private init() {
+        let thread = Thread { [self] in
+            while true {
+                wake.wait()
+                let job = jobs.withLock { $0.removeFirst() }
+                job()
+            }
+        }
+        thread.name = "sifter-launcher"
+        thread.start()
+    }
+
+    /// Runs `body` on the launcher thread and waits for it.
+    func run(_ body: @escaping @Sendable () throws -> Void) throws {
+        let outcome = Outcome()
+        jobs.withLock {
+            $0.append {
+                do { try body() } catch { outcome.error.withLock { $0 = error } }
+                outcome.done.signal()
+            }
+        }
+        wake.signal()
+        outcome.done.wait()
+        if let error = outcome.error.withLock({ $0 }) { throw error }
+    }
+
+    private final class Outcome: Sendable {
+        let done = DispatchSemaphore(value: 0)
+        let error = Mutex<(any Error)?>(nil)
     }
 }

@@ -23,6 +23,8 @@ struct Build: ParsableCommand {
     @OptionGroup var registry: RegistryFlags
 
     func run() throws {
+        // Before any download: a missing directory would otherwise show up as a broken pipe.
+        try AtomicOutput.checkDestination(output, replace: force)
         var options = try build.options()
         options.force = force
         options.digests = registry.digests()
@@ -60,7 +62,7 @@ final class StatusLine: @unchecked Sendable {
         guard enabled else { return }
         lock.lock()
         defer { lock.unlock() }
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(TerminalText.line(text))".utf8))
     }
 
     func clear() {

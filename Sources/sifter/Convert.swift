@@ -29,6 +29,7 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         do {
+            if let output { try AtomicOutput.checkDestination(output, replace: force) }
             var options = try build.options()
             options.digests = registry.digests()
             let target = try PushTarget(parsing: destination, tags: tagging.tag, semver: tagging.semver)

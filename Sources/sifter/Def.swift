@@ -25,6 +25,7 @@ struct Def: ParsableCommand {
     @OptionGroup var registry: RegistryFlags
 
     func run() throws {
+        if let output { try AtomicOutput.checkDestination(output, replace: true) }
         let wanted = try platform.map { try Platform(parsing: $0) } ?? .host
         let options = DefinitionOptions(pinned: !unpinned, applyWorkingDir: workdir)
         let definition: DefinitionFile
@@ -38,10 +39,10 @@ struct Def: ParsableCommand {
             throw SifterError.invalidArgument("\(source): \(reason)")
         }
         for warning in definition.warnings {
-            FileHandle.standardError.write(Data("sifter: warning: \(warning)\n".utf8))
+            printError("warning: \(warning)")
         }
         guard let output else {
-            printOut(definition.text)
+            printData(definition.text)
             return
         }
         let destination = try AtomicOutput(destination: output, replace: true)
@@ -58,6 +59,9 @@ struct Def: ParsableCommand {
     func registryDefinition(platform: Platform, options: DefinitionOptions) throws -> DefinitionFile {
         let reference = try ImageReference.parse(source)
         let remote = try registry.client(for: reference.registry).resolve(reference, platform: platform)
+        do { try remote.manifest.requireContainerImage() } catch {
+            throw BuildError.invalidSource(source, reason: error.description)
+        }
         let config = try ImageConfig.decode(remote.configBytes)
         let origin = DefinitionFile.Origin(
             bootstrap: "docker", reference: reference.description, manifestDigest: remote.manifestDigest,

@@ -15,6 +15,7 @@ struct Export: ParsableCommand {
     @OptionGroup var registry: RegistryFlags
 
     func run() throws {
+        if output != "-" { try AtomicOutput.checkDestination(output, replace: force) }
         let imageSource = try SourceParser.parse(source) { reference in
             RegistryAccess(client: try registry.client(for: reference.registry), cache: try registry.cache())
         }

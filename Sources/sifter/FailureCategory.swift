@@ -48,8 +48,8 @@ enum FailureCategory {
             self = error.isBadInput ? .badInput : .usage
         case let error as SifterError:
             switch error {
-            case .invalidArgument: self = .usage
-            case .outputExists, .outputNotRegular: self = .usage
+            case .invalidArgument, .outputDirectory, .notRegularFile: self = .usage
+            case .outputExists, .outputNotRegular, .outputCreatedMeanwhile: self = .usage
             case .io: self = .environment
             }
         case is SquashfsError, is HashingError, is ArchiveError:

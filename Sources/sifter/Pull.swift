@@ -21,6 +21,7 @@ struct Pull: ParsableCommand {
 
     func run() throws {
         do {
+            try AtomicOutput.checkDestination(output, replace: force)
             let parsed = try ImageReference.parse(reference)
             let status = StatusLine()
             let result = try Puller(client: try registry.client(for: parsed.registry)).pull(

@@ -38,7 +38,7 @@ struct RegistryFlags: ParsableArguments {
         var options = RegistryOptions(
             credentialSources: sources, plainHTTP: plainHTTP, insecure: insecure, caFile: caFile, parallelDownloads: parallel)
         if verbose {
-            options.logger = { line in FileHandle.standardError.write(Data("sifter: \(line)\n".utf8)) }
+            options.logger = { line in printError(line) }
         }
         return try RegistryClient(options: options)
     }

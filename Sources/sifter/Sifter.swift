@@ -62,15 +62,36 @@ struct Sifter: ParsableCommand {
     }
 
     static func fail(_ message: String, code: Int32) -> Never {
-        FileHandle.standardError.write(Data("sifter: \(message)\n".utf8))
+        printError(message)
         Foundation.exit(code)
     }
 }
 
+// Everything sifter prints goes through these, so that text from outside (registry
+// messages, SIF names and objects, image metadata) never reaches a terminal raw.
+
+/// A report on standard output: control characters other than LF and TAB are escaped.
 func printOut(_ text: String) {
-    FileHandle.standardOutput.write(Data(text.utf8))
+    FileHandle.standardOutput.write(Data(TerminalText.lines(text).utf8))
 }
 
+/// A one-line message on standard error, `sifter: ` first; line breaks in it are escaped, so
+/// no text can start a line of its own.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("sifter: \(TerminalText.line(message))\n".utf8))
+}
+
+/// A document on standard output (a definition file): exact bytes into a file or pipe, escaped
+/// like a report only when standard output is a terminal.
+func printData(_ text: String) {
+    guard isatty(STDOUT_FILENO) != 0 else {
+        FileHandle.standardOutput.write(Data(text.utf8))
+        return
+    }
+    printOut(text)
+}
+
+/// A warning on standard error, escaped like an error message.
 func printWarning(_ text: String) {
-    FileHandle.standardError.write(Data("sifter: warning: \(text)\n".utf8))
+    printError("warning: " + text)
 }

@@ -1,84 +1,78 @@
-import ArchiveIO
 import Foundation
 import Hashing
 import OCISpec
 
-/// Unpacks an image archive's members (blobs and documents, never a root file system) into a
-/// private directory beside the output, removed when the source is released.
-final class ArchiveUnpacker: @unchecked Sendable {
-    let directory: String
-
-    init(archive: String, source: String) throws {
-        guard FileManager.default.fileExists(atPath: archive) else {
-            throw BuildError.invalidSource(source, reason: "\(archive) not found")
-        }
-        directory = NSTemporaryDirectory() + "sifter-archive-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        do {
-            try unpack(archive, source: source)
-        } catch {
-            try? FileManager.default.removeItem(atPath: directory)
-            throw error
-        }
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
-
-    private func unpack(_ archive: String, source: String) throws {
-        let reader = try ArchiveReader(path: archive)
-        defer { try? reader.close() }
-        while let entry = try reader.nextEntry() {
-            guard let name = entry.pathname else { continue }
-            // Only plain relative names: an image archive has no reason for anything else.
-            let parts = name.split(separator: "/").filter { $0 != "." }
-            guard !name.hasPrefix("/"), !parts.contains(".."), !parts.isEmpty else {
-                throw BuildError.invalidSource(source, reason: "archive member \"\(name)\" is not a plain relative path")
-            }
-            let target = directory + "/" + parts.joined(separator: "/")
-            switch entry.fileType {
-            case .directory:
-                try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
-            case .regular:
-                try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                let fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-                guard fd >= 0 else {
-                    throw BuildError.invalidSource(source, reason: "cannot unpack \"\(name)\": \(String(cString: strerror(errno)))")
-                }
-                defer { close(fd) }
-                try reader.readData(toFileDescriptor: fd)
-            default:
-                continue
-            }
-        }
-    }
-}
-
-/// `oci-archive:FILE[:TAG]`: a tar of an OCI image layout.
-public final class OCIArchiveSource: ImageSource, @unchecked Sendable {
-    private let unpacked: ArchiveUnpacker
-    private let layout: OCILayoutSource
+/// `oci-archive:FILE[:TAG]`: a tar of an OCI image layout, read in place (`ImageArchive`).
+public final class OCIArchiveSource: ImageSource, Sendable {
+    private let archive: ImageArchive
+    private let tag: String?
+    private let sourceText: String
 
     public init(spec: String, sourceText: String) throws {
         let (path, tag) = OCILayoutSource.split(spec)
-        unpacked = try ArchiveUnpacker(archive: path, source: sourceText)
-        layout = OCILayoutSource(directory: unpacked.directory, tag: tag, sourceText: sourceText)
+        archive = try ImageArchive(path: path, sourceText: sourceText)
+        self.tag = tag
+        self.sourceText = sourceText
     }
 
     public func resolve(platform: Platform) throws -> ResolvedImage {
-        var image = try layout.resolve(platform: platform)
-        image.bootstrap = "oci-archive"
-        image.reference = String(sourceText.dropFirst("oci-archive:".count))
-        return image
+        try LayoutResolver(files: ArchivedLayout(archive: archive), tag: tag, sourceText: sourceText)
+            .resolve(platform: platform, reference: String(sourceText.dropFirst("oci-archive:".count)), bootstrap: "oci-archive")
+    }
+}
+
+/// The files of an OCI layout inside an archive.
+struct ArchivedLayout: LayoutFiles {
+    let archive: ImageArchive
+
+    func indexJSON() throws -> [UInt8] {
+        let name = "\(archive.path): index.json"
+        do {
+            guard let bytes = try archive.read("index.json", limit: LocalFile.documentLimit) else {
+                throw BuildError.invalidSource(archive.sourceText, reason: "no index.json in \(archive.path): not an OCI image layout archive")
+            }
+            return bytes
+        } catch let problem as LocalFile.Problem {
+            throw BuildError.invalidSource(archive.sourceText, reason: problem.reason(name))
+        }
     }
 
-    private var sourceText: String { layout.sourceText }
+    func blob(_ descriptor: Descriptor, what: String, limit: Int64) throws -> [UInt8] {
+        let bytes: [UInt8]
+        do {
+            guard let read = try archive.read(Self.name(descriptor.digest), limit: limit, expected: descriptor.size) else {
+                throw LocalFile.Problem.missing
+            }
+            bytes = read
+        } catch let problem as LocalFile.Problem {
+            throw LayoutResolver.failure(problem, what: what, descriptor: descriptor, place: archive.path, source: archive.sourceText)
+        }
+        try BuildError.checkBlob(bytes, against: descriptor, source: archive.sourceText, what: what)
+        return bytes
+    }
+
+    func layerPaths(_ layers: [Descriptor]) throws -> [String] {
+        for layer in layers {
+            guard let member = archive.member(Self.name(layer.digest)) else {
+                throw LayoutResolver.failure(.missing, what: "layer", descriptor: layer, place: archive.path, source: archive.sourceText)
+            }
+            guard member.size == layer.size else {
+                throw LayoutResolver.failure(.sizeMismatch(size: member.size, expected: layer.size), what: "layer", descriptor: layer,
+                                             place: archive.path, source: archive.sourceText)
+            }
+        }
+        let paths = try archive.extract(layers.map { (Self.name($0.digest), $0.size) })
+        return layers.map { paths[Self.name($0.digest)] ?? "" }
+    }
+
+    static func name(_ digest: Digest) -> String { "blobs/sha256/\(digest.hex)" }
 }
 
 /// `docker-archive:FILE[:REF]`: the output of `docker save` (manifest.json, a config and
-/// uncompressed layer tars). Its layers are plain tars, so each layer's digest is its diff_id
-/// and is checked while the layer is read.
-public final class DockerArchiveSource: ImageSource, @unchecked Sendable {
-    private let unpacked: ArchiveUnpacker
+/// uncompressed layer tars), compressed or not, read in place (`ImageArchive`). Its layers are
+/// plain tars, so each layer's digest is its diff_id and is checked while the layer is read.
+public final class DockerArchiveSource: ImageSource, Sendable {
+    private let archive: ImageArchive
     private let wanted: String?
     private let sourceText: String
     private let path: String
@@ -94,37 +88,47 @@ public final class DockerArchiveSource: ImageSource, @unchecked Sendable {
         self.path = path
         self.sourceText = sourceText
         wanted = reference
-        unpacked = try ArchiveUnpacker(archive: path, source: sourceText)
+        archive = try ImageArchive(path: path, sourceText: sourceText)
     }
 
     public func resolve(platform: Platform) throws -> ResolvedImage {
-        let root = unpacked.directory
-        guard let data = FileManager.default.contents(atPath: root + "/manifest.json") else {
-            throw BuildError.invalidSource(sourceText, reason: "no manifest.json: not a docker-archive")
+        let data = try member("manifest.json", limit: LocalFile.documentLimit, what: "manifest.json") {
+            "no manifest.json in \(path): not a docker-archive"
         }
         let entries: [Entry]
-        do { entries = try JSONDecoder().decode([Entry].self, from: data) } catch {
-            throw BuildError.invalidSource(sourceText, reason: "manifest.json: \(error)")
+        do { entries = try JSONDecoder().decode([Entry].self, from: Data(data)) } catch let error as DecodingError {
+            throw BuildError.invalidSource(sourceText, reason: "manifest.json: \(error.readable)")
         }
         let matches = wanted.map { tag in entries.filter { ($0.RepoTags ?? []).contains(tag) } } ?? entries
         guard matches.count == 1, let entry = matches.first else {
             let tags = entries.flatMap { $0.RepoTags ?? [] }
             throw BuildError.invalidSource(sourceText, reason: "the archive holds \(entries.count) images (tags: \(tags.joined(separator: ", "))); name one as docker-archive:FILE:REF")
         }
-        let configBytes = try readMember(entry.Config, limit: 16 << 20)
-        let config = try ImageConfig.decode(configBytes)
+        let configBytes = try member(entry.Config, limit: LocalFile.configLimit, what: "config \(entry.Config)") {
+            "manifest.json names \"\(entry.Config)\", which the archive lacks"
+        }
+        let config: ImageConfig
+        do { config = try ImageConfig.decode(configBytes) } catch let error as OCISpecError {
+            throw BuildError.invalidSource(sourceText, reason: "\(entry.Config): \(error)")
+        }
         guard config.rootfs.diff_ids.count == entry.Layers.count else {
             throw BuildError.invalidSource(sourceText, reason: "the config lists \(config.rootfs.diff_ids.count) diff_ids for \(entry.Layers.count) layers")
         }
         let configDigest = try Digest(sha256Hex: SHA256.hash(configBytes).hex)
+        var sizes: [(name: String, size: Int64)] = []
+        for name in entry.Layers {
+            guard let normalized = try ImageArchive.normalize(name, source: sourceText), let found = archive.member(normalized) else {
+                throw BuildError.invalidSource(sourceText, reason: "manifest.json names \"\(name)\", which the archive lacks")
+            }
+            sizes.append((normalized, found.size))
+        }
+        let paths = try archive.extract(sizes)
         var descriptors: [OCISpec.Descriptor] = []
         var layers: [ResolvedImage.Layer] = []
-        for (name, diffID) in zip(entry.Layers, config.rootfs.diff_ids) {
-            let file = try memberPath(name)
-            let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
-            let descriptor = OCISpec.Descriptor(mediaType: "application/vnd.docker.image.rootfs.diff.tar", digest: diffID, size: size)
+        for (layer, diffID) in zip(sizes, config.rootfs.diff_ids) {
+            let descriptor = OCISpec.Descriptor(mediaType: "application/vnd.docker.image.rootfs.diff.tar", digest: diffID, size: layer.size)
             descriptors.append(descriptor)
-            layers.append(ResolvedImage.Layer(descriptor: descriptor, diffID: diffID, path: file))
+            layers.append(ResolvedImage.Layer(descriptor: descriptor, diffID: diffID, path: paths[layer.name] ?? ""))
         }
         // A Docker schema 2 manifest for what the archive holds, so the SIF records a digest
         // that identifies these exact config and layers.
@@ -142,23 +146,16 @@ public final class DockerArchiveSource: ImageSource, @unchecked Sendable {
             configDigest: configDigest, configBytes: configBytes, config: config, layers: layers)
     }
 
-    private func memberPath(_ name: String) throws -> String {
-        let parts = name.split(separator: "/")
-        guard !name.hasPrefix("/"), !parts.contains(".."), !parts.isEmpty else {
-            throw BuildError.invalidSource(sourceText, reason: "manifest.json names \"\(name)\", not a member path")
+    /// A small member, its size checked before it is read.
+    private func member(_ name: String, limit: Int64, what: String, missing: () -> String) throws -> [UInt8] {
+        do {
+            guard let normalized = try ImageArchive.normalize(name, source: sourceText),
+                  let bytes = try archive.read(normalized, limit: limit) else {
+                throw BuildError.invalidSource(sourceText, reason: missing())
+            }
+            return bytes
+        } catch let problem as LocalFile.Problem {
+            throw BuildError.invalidSource(sourceText, reason: problem.reason(what))
         }
-        let file = unpacked.directory + "/" + parts.joined(separator: "/")
-        guard FileManager.default.fileExists(atPath: file) else {
-            throw BuildError.invalidSource(sourceText, reason: "manifest.json names \"\(name)\", which the archive lacks")
-        }
-        return file
-    }
-
-    private func readMember(_ name: String, limit: Int) throws -> [UInt8] {
-        let file = try memberPath(name)
-        guard let data = FileManager.default.contents(atPath: file), data.count <= limit else {
-            throw BuildError.invalidSource(sourceText, reason: "cannot read \"\(name)\"")
-        }
-        return [UInt8](data)
     }
 }

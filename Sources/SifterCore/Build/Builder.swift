@@ -95,7 +95,7 @@ public struct Builder: Sendable {
         createOptions.time = time
         createOptions.id = try BuildMetadata.deterministicID(manifest: image.manifestDigest, options: options.fingerprint)
 
-        let destination = try AtomicOutput(destination: output, replace: options.force)
+        let destination = try AtomicOutput(destination: output, replace: options.force, mode: 0o755)
         let result = try destination.write { temporary in
             let leading = try leadingObjects(metadata: metadata)
             let offset = try SIFImage.plannedOffsets(
@@ -128,9 +128,6 @@ public struct Builder: Sendable {
                         time: time)
             let digest = try IntegrityRecord.appendHashingFile(to: sif, time: time)
             try sif.close()
-            guard chmod(temporary, 0o755) == 0 else {
-                throw SifterError.io(path: temporary, operation: "chmod", reason: String(cString: strerror(errno)))
-            }
             clock.lap("sif")
             return BuildResult(
                 output: output, size: try fileSize(temporary), sha256: digest.hex, manifestDigest: image.manifestDigest,

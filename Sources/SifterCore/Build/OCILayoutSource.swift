@@ -28,27 +28,77 @@ public struct OCILayoutSource: ImageSource {
         return tag.isEmpty ? (String(spec[..<colon]), nil) : (String(spec[..<colon]), tag)
     }
 
+    public func resolve(platform: Platform) throws -> ResolvedImage {
+        let files = LayoutDirectory(directory: directory, sourceText: sourceText)
+        return try LayoutResolver(files: files, tag: tag, sourceText: sourceText)
+            .resolve(platform: platform, reference: "\(directory)\(tag.map { ":" + $0 } ?? "")", bootstrap: "oci")
+    }
+}
+
+/// Where the files of an OCI image layout are read: a directory, or an archive of one. Every
+/// read checks the size before reading; blobs are checked against their descriptor's digest.
+protocol LayoutFiles {
+    /// `index.json`, at most `LocalFile.documentLimit` bytes.
+    func indexJSON() throws -> [UInt8]
+    /// A document blob, at most `limit` bytes and exactly its descriptor's size and digest.
+    func blob(_ descriptor: Descriptor, what: String, limit: Int64) throws -> [UInt8]
+    /// The layer blobs as files on disk, each a regular file of its descriptor's size.
+    func layerPaths(_ layers: [Descriptor]) throws -> [String]
+}
+
+/// A layout directory.
+struct LayoutDirectory: LayoutFiles {
+    let directory: String
+    let sourceText: String
+
     func blobPath(_ digest: Digest) -> String { "\(directory)/blobs/sha256/\(digest.hex)" }
 
-    /// Reads a small document blob whole, checking its size and digest.
-    func readDocument(_ descriptor: Descriptor, what: String) throws -> [UInt8] {
-        guard descriptor.size <= 16 << 20 else {
-            throw BuildError.invalidSource(sourceText, reason: "\(what) \(descriptor.digest) is \(descriptor.size) bytes, more than a document can be")
+    func indexJSON() throws -> [UInt8] {
+        let path = directory + "/index.json"
+        do {
+            return try LocalFile.read(path, limit: LocalFile.documentLimit)
+        } catch .missing {
+            throw BuildError.invalidSource(sourceText, reason: "\(path) not found: not an OCI image layout")
+        } catch {
+            throw BuildError.invalidSource(sourceText, reason: error.reason(path))
         }
-        let path = blobPath(descriptor.digest)
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw BuildError.invalidSource(sourceText, reason: "\(what) \(descriptor.digest) is missing from \(directory)/blobs")
+    }
+
+    func blob(_ descriptor: Descriptor, what: String, limit: Int64) throws -> [UInt8] {
+        let bytes: [UInt8]
+        do {
+            bytes = try LocalFile.read(blobPath(descriptor.digest), limit: limit, expected: descriptor.size)
+        } catch {
+            throw LayoutResolver.failure(error, what: what, descriptor: descriptor, place: "\(directory)/blobs", source: sourceText)
         }
-        let bytes = [UInt8](data)
         try BuildError.checkBlob(bytes, against: descriptor, source: sourceText, what: what)
         return bytes
     }
 
-    public func resolve(platform: Platform) throws -> ResolvedImage {
-        guard let indexData = FileManager.default.contents(atPath: directory + "/index.json") else {
-            throw BuildError.invalidSource(sourceText, reason: "\(directory)/index.json not found: not an OCI image layout")
+    func layerPaths(_ layers: [Descriptor]) throws -> [String] {
+        var paths: [String] = []
+        for layer in layers {
+            let path = blobPath(layer.digest)
+            do {
+                try LocalFile.check(path, expected: layer.size)
+            } catch {
+                throw LayoutResolver.failure(error, what: "layer", descriptor: layer, place: "\(directory)/blobs", source: sourceText)
+            }
+            paths.append(path)
         }
-        let index = try Index.decode([UInt8](indexData))
+        return paths
+    }
+}
+
+/// Resolves an image in an OCI layout: the tagged entry of index.json, the platform's manifest
+/// (following nested indexes, see `Index.selectManifest`), its config and layers.
+struct LayoutResolver {
+    let files: any LayoutFiles
+    let tag: String?
+    let sourceText: String
+
+    func resolve(platform: Platform, reference: String, bootstrap: String) throws -> ResolvedImage {
+        let index = try decoded { try Index.decode(try files.indexJSON()) }
         var candidates = index.manifests
         if let tag {
             candidates = candidates.filter { $0.annotations?["org.opencontainers.image.ref.name"] == tag }
@@ -63,31 +113,81 @@ public struct OCILayoutSource: ImageSource {
         var indexDigest: Digest?
         if MediaType.indexTypes.contains(top.mediaType) {
             indexDigest = top.digest
-            let nested = try Index.decode(try readDocument(top, what: "image index"))
-            guard let chosen = nested.manifest(for: platform) else {
-                throw BuildError.noMatchingPlatform(sourceText, wanted: platform.description,
-                                                    available: nested.availablePlatforms.map(\.description))
-            }
-            top = chosen
+            let imageIndex = try decoded { try Index.decode(try files.blob(top, what: "image index", limit: LocalFile.documentLimit)) }
+            top = try select(from: imageIndex, digest: top.digest, platform: platform)
         }
-        let manifestBytes = try readDocument(top, what: "manifest")
-        let manifest = try Manifest.decode(manifestBytes)
-        let configBytes = try readDocument(manifest.config, what: "config")
-        let config = try ImageConfig.decode(configBytes)
+        let manifestBytes = try files.blob(top, what: "manifest", limit: LocalFile.documentLimit)
+        let manifest = try decoded { try Manifest.decode(manifestBytes) }
+        try Self.requireImage(manifest, source: sourceText)
+        let configBytes = try files.blob(manifest.config, what: "config", limit: LocalFile.configLimit)
+        let config = try decoded { try ImageConfig.decode(configBytes) }
         let diffIDs = config.rootfs.diff_ids
         guard diffIDs.count == manifest.layers.count else {
             throw BuildError.invalidSource(sourceText, reason: "the config lists \(diffIDs.count) diff_ids for \(manifest.layers.count) layers")
         }
-        let layers = zip(manifest.layers, diffIDs).map { layer, diffID in
-            ResolvedImage.Layer(descriptor: layer, diffID: diffID, path: blobPath(layer.digest))
+        for layer in manifest.layers where !MediaType.layerTypes.contains(layer.mediaType) {
+            throw BuildError.invalidSource(sourceText, reason: "layer \(layer.digest) has media type \(layer.mediaType), not a layer type")
         }
-        for layer in layers where !MediaType.layerTypes.contains(layer.descriptor.mediaType) {
-            throw BuildError.invalidSource(sourceText, reason: "layer \(layer.descriptor.digest) has media type \(layer.descriptor.mediaType), not a layer type")
+        let paths = try files.layerPaths(manifest.layers)
+        let layers = zip(manifest.layers, zip(diffIDs, paths)).map { layer, rest in
+            ResolvedImage.Layer(descriptor: layer, diffID: rest.0, path: rest.1)
         }
         return ResolvedImage(
-            sourceText: sourceText, reference: "\(directory)\(tag.map { ":" + $0 } ?? "")", bootstrap: "oci",
+            sourceText: sourceText, reference: reference, bootstrap: bootstrap,
             registry: nil, repository: nil, indexDigest: indexDigest, manifestDigest: top.digest, manifest: manifest,
             configDigest: manifest.config.digest, configBytes: configBytes, config: config, layers: layers
         )
+    }
+
+    /// The platform's manifest, nested indexes followed; messages name the source.
+    private func select(from index: Index, digest: Digest, platform: Platform) throws -> Descriptor {
+        do {
+            return try index.selectManifest(for: platform, digest: digest) { nested in
+                try Index.decode(try files.blob(nested, what: "nested image index", limit: LocalFile.documentLimit))
+            }.manifest
+        } catch let OCISpecError.noMatchingPlatform(wanted, available) {
+            throw BuildError.noMatchingPlatform(sourceText, wanted: wanted, available: available)
+        } catch let error as OCISpecError {
+            throw BuildError.invalidSource(sourceText, reason: error.description)
+        }
+    }
+
+    /// A document that does not decode is the source's fault: say which source.
+    private func decoded<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as OCISpecError {
+            throw BuildError.invalidSource(sourceText, reason: error.description)
+        }
+    }
+
+    /// Refuses an artifact (a Helm chart, a SIF pushed with ORAS) with its media types named,
+    /// and for a SIF from a registry, the command that fetches it.
+    static func requireImage(_ manifest: Manifest, source: String) throws {
+        do {
+            try manifest.requireContainerImage()
+        } catch {
+            var reason = error.description
+            if manifest.config.mediaType == MediaType.sifConfig, source.hasPrefix("docker://") {
+                reason += "; run `sifter pull oras://\(source.dropFirst("docker://".count)) OUT.sif`"
+            }
+            throw BuildError.invalidSource(source, reason: reason)
+        }
+    }
+
+    /// A local file problem as a message naming the blob and where it should be.
+    static func failure(_ problem: LocalFile.Problem, what: String, descriptor: Descriptor, place: String, source: String) -> BuildError {
+        switch problem {
+        case .missing:
+            .invalidSource(source, reason: "\(what) \(descriptor.digest) is missing from \(place)")
+        case let .sizeMismatch(size, expected):
+            .blobMismatch(source, what: what, digest: descriptor.digest.description,
+                          reason: "size is \(size) bytes, the descriptor says \(expected)")
+        case let .tooLarge(size, limit):
+            .blobMismatch(source, what: what, digest: descriptor.digest.description,
+                          reason: "\(size) bytes, more than the \(limit) sifter reads of a \(what)")
+        default:
+            .invalidSource(source, reason: problem.reason("\(what) \(descriptor.digest) in \(place)"))
+        }
     }
 }

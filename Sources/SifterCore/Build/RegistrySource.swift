@@ -32,6 +32,7 @@ public struct RegistrySource: ImageSource {
 
     private func resolve(platform: Platform, waitForLayers: Bool) throws -> ResolvedImage {
         let remote = try client.resolve(reference, platform: platform)
+        try LayoutResolver.requireImage(remote.manifest, source: sourceText)
         let config = try ImageConfig.decode(remote.configBytes)
         let diffIDs = config.rootfs.diff_ids
         guard diffIDs.count == remote.manifest.layers.count else {

@@ -33,7 +33,7 @@ public struct Puller: Sendable {
         let resolved = try client.resolve(reference, platform: platform)
         let layer = try Self.sifLayer(of: resolved.manifest, reference: reference.description)
 
-        let destination = try AtomicOutput(destination: output, replace: replace)
+        let destination = try AtomicOutput(destination: output, replace: replace, mode: 0o755)
         // The blob lands in a private cache beside the output and is renamed out of it: no
         // second copy of a multi-GiB file, and a dropped connection resumes within the run.
         let scratch = destination.temporaryPath + ".blobs"
@@ -61,7 +61,6 @@ public struct Puller: Sendable {
             }
             let arch = image.header.arch.goName
             try image.close()
-            chmod(temporary, 0o755)
             return arch
         }
     }

@@ -71,7 +71,8 @@ public struct VerifyReport: Sendable {
                 }
             }
         }
-        return lines.joined(separator: "\n") + "\n"
+        // Names and findings come from the file: one line each, control characters escaped.
+        return lines.map(TerminalText.line).joined(separator: "\n") + "\n"
     }
 
     public var json: JSONValue {
