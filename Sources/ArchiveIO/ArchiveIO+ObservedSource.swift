@@ -22,6 +22,8 @@ final class ObservedSource {
     var pendingError: ArchiveError?
     /// Set when the file is still being written: reads stop where it says.
     let growing: GrowingFile?
+    /// The tar bytes around the header the inner handle is reading.
+    var window = TarHeaderWindow()
 
     init(fd: Int32, blockSize: Int, growing: GrowingFile?, onFile: @escaping (UnsafeRawBufferPointer) -> Void,
          onTar: @escaping (UnsafeRawBufferPointer) -> Void) {
@@ -116,6 +118,7 @@ func observedTarRead(
 ) -> la_ssize_t {
     guard let context, let out else { return -1 }
     let source = Unmanaged<ObservedSource>.fromOpaque(context).takeUnretainedValue()
+    if let archive { source.window.willReplaceBlock(consumed: archive_filter_bytes(archive, 0)) }
     if let inflater = source.inflater {
         guard !source.outerEOF else { return 0 }
         do {
@@ -125,6 +128,7 @@ func observedTarRead(
             }
             source.onTar(block)
             source.tarBytes += Int64(block.count)
+            source.window.didDeliver(block)
             out.pointee = block.baseAddress
             return la_ssize_t(block.count)
         } catch {
@@ -154,6 +158,7 @@ func observedTarRead(
             let buffer = UnsafeRawBufferPointer(start: block, count: size)
             source.onTar(buffer)
             source.tarBytes += Int64(size)
+            source.window.didDeliver(buffer)
             out.pointee = block
             return la_ssize_t(size)
         }
