@@ -3,7 +3,7 @@ import ArchiveIO
 /// Pass 2's writing side: turns plan items into pax members on the output. Members are built
 /// fresh (never cloned from the input), so only what the tree needs is written: numeric
 /// uid/gid without user or group names (mksquashfs would otherwise depend on the host's
-/// passwd), whole seconds, no sparse maps (holes are written as zeros), xattrs as
+/// passwd), whole seconds, the source's sparse map (holes are not written), xattrs as
 /// `SCHILY.xattr.*` records.
 final class Emitter {
     let writer: ArchiveWriter
@@ -17,7 +17,6 @@ final class Emitter {
     /// in `lastHead` (the one-pass flattener learns which file is the probe only at the end).
     var captureHeads = false
     private(set) var lastHead: [UInt8] = []
-    private static let zeros = [UInt8](repeating: 0, count: 64 * 1024)
 
     init(fileDescriptor fd: Int32, options: FlattenOptions, root: RootMetadata) throws(RootfsError) {
         imageName = options.imageName
@@ -85,6 +84,7 @@ final class Emitter {
             entry.mtime = ArchiveTimestamp(seconds: time(source.mtime?.seconds))
             entry.xattrs = uniqueXattrs(source.xattrs)
             entry.size = size
+            entry.sparseRegions = source.sparseRegions
             if case .symlink(let target) = item.inode.kind { entry.symlinkBytes = target }
             if type == .characterDevice || type == .blockDevice {
                 entry.rdevMajor = source.rdevMajor
@@ -175,15 +175,9 @@ final class Emitter {
         }
     }
 
+    /// A hole of a sparse member: within the sparse map's holes nothing is written.
     private func writeZeros(_ count: Int64, layer: String, path: [UInt8]) throws(RootfsError) {
-        var left = count
-        while left > 0 {
-            let chunk = Int(min(left, Int64(Self.zeros.count)))
-            try output(layer: layer, path: path) {
-                try Self.zeros.withUnsafeBytes { try writer.writeData(UnsafeRawBufferPointer(rebasing: $0[0..<chunk])) }
-            }
-            left -= Int64(chunk)
-        }
+        try output(layer: layer, path: path) { try writer.writeZeros(count) }
     }
 
     private func count(_ item: EmitItem) {

@@ -28,6 +28,7 @@ final class LayerStream {
     private let checkDiffID: Bool
     private(set) var lastPath: [UInt8]?
     private(set) var ordinal = -1
+    private var validation = MemberValidation()
 
     /// Checks what can be checked before reading (media type, digest syntax, file size), then
     /// opens the blob. `checkDiffID` adds the uncompressed digest (second stream of hashing).
@@ -71,18 +72,27 @@ final class LayerStream {
     }
 
     var filterNames: [String] { reader.filterNames }
-    var warnings: [String] { reader.warnings }
+    var warnings: [String] { reader.warnings + (validation.warning.map { [$0] } ?? []) }
 
-    /// The next member, or nil at the end of the tar stream.
+    /// The next member, checked by `MemberValidation` (its time possibly clamped), or nil at
+    /// the end of the tar stream.
     func next() throws(RootfsError) -> ArchiveEntry? {
+        let entry: ArchiveEntry
         do {
-            guard let entry = try reader.nextEntry() else { return nil }
-            ordinal += 1
-            lastPath = entry.pathnameBytes
-            return entry
+            guard let read = try reader.nextEntry() else { return nil }
+            entry = read
+        } catch ArchiveError.malformedHeader(let path?, let reason) {
+            throw .invalidEntry(image: imageName, layer: input.digest, entry: Paths.display(path), reason: reason)
         } catch {
             throw unreadable(error)
         }
+        ordinal += 1
+        lastPath = entry.pathnameBytes
+        let path = Paths.display(lastPath ?? [])
+        try validation.check(entry) { reason in
+            .invalidEntry(image: imageName, layer: input.digest, entry: path, reason: reason)
+        }
+        return entry
     }
 
     /// Streams the current member's data; errors thrown by `body` pass through unchanged.
@@ -111,7 +121,7 @@ final class LayerStream {
         } catch {
             throw unreadable(error)
         }
-        reader.close()
+        do { try reader.close() } catch { throw unreadable(error) }
         if let growing = input.growing {
             // The downloader's verdict comes first: a failed download explains any oddity
             // the stream saw.
