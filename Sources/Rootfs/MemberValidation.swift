@@ -29,11 +29,11 @@ struct MemberValidation {
     /// Refuses `entry` with `fail(reason)`, or clamps its time into `times`.
     mutating func check(_ entry: ArchiveEntry, fail: (String) -> RootfsError) throws(RootfsError) {
         let path = entry.pathnameBytes ?? []
-        if let long = Paths.clean(path).first(where: { $0.count > Self.nameMax }) {
-            throw fail("a path component is \(long.count) bytes long; file names are limited to \(Self.nameMax) bytes")
+        if let long = Self.longComponent(path) {
+            throw fail("a path component is \(long) bytes long; file names are limited to \(Self.nameMax) bytes")
         }
-        if let target = entry.hardlinkBytes, let long = Paths.clean(target).first(where: { $0.count > Self.nameMax }) {
-            throw fail("its hard link target \"\(Paths.display(target))\" has a component of \(long.count) bytes; "
+        if let target = entry.hardlinkBytes, let long = Self.longComponent(target) {
+            throw fail("its hard link target \"\(Paths.display(target))\" has a component of \(long) bytes; "
                 + "file names are limited to \(Self.nameMax) bytes")
         }
         if entry.hardlinkBytes == nil, entry.fileType == .symlink, let target = entry.symlinkBytes,
@@ -53,6 +53,19 @@ struct MemberValidation {
             if firstClamped == nil { firstClamped = (path, time.seconds) }
             entry.mtime = ArchiveTimestamp(seconds: min(max(time.seconds, Self.times.lowerBound), Self.times.upperBound))
         }
+    }
+
+    /// The length of the first component over `nameMax` that the path keeps once cleaned (one
+    /// that a later `..` removes is never created, as with umoci); nil if there is none.
+    static func longComponent(_ path: [UInt8]) -> Int? {
+        var run = 0
+        var longest = 0
+        for byte in path {
+            run = byte == Paths.slash ? 0 : run + 1
+            longest = max(longest, run)
+        }
+        guard longest > nameMax else { return nil }
+        return Paths.clean(path).first { $0.count > nameMax }?.count
     }
 
     /// The warning for the clamped times, if any.

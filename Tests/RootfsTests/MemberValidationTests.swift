@@ -61,9 +61,11 @@ private let long = String(repeating: "a", count: 256)
         let name = String(repeating: "n", count: 255)
         // A target's components are not names: only its whole length is limited.
         let target = String(repeating: "x/", count: 1896) + String(repeating: "c", count: 300) + "/y"
-        let layer = try makeLayer([file(name, "max"), symlink("s", target)], in: dir)
+        // A long component a later ".." removes is never created (as with umoci).
+        let layer = try makeLayer([file(name, "max"), symlink("s", target), file(long + "/../dotdot", "d")], in: dir)
         let out = try flatten([layer], in: dir)
         #expect(out[name]?.content == "max")
+        #expect(out["dotdot"]?.content == "d")
         #expect(out["s"]?.symlink == target && target.utf8.count == 4094)
     }
 }
