@@ -165,7 +165,7 @@ public final class ObservedTarReader {
         }
         guard let raw = archive_entry_new2(inner) else {
             throw ArchiveError.libarchive(
-                operation: "archive_read_next_header", severity: .fatal, errno: ENOMEM, message: "out of memory")
+                operation: "archive_entry_new2", severity: .fatal, errno: ENOMEM, message: "out of memory")
         }
         let entry = ArchiveEntry(owning: raw)
         source.window.beginHeader(at: archive_filter_bytes(inner, 0))

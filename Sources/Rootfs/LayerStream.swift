@@ -88,9 +88,8 @@ final class LayerStream {
         }
         ordinal += 1
         lastPath = entry.pathnameBytes
-        let path = Paths.display(lastPath ?? [])
         try validation.check(entry) { reason in
-            .invalidEntry(image: imageName, layer: input.digest, entry: path, reason: reason)
+            .invalidEntry(image: imageName, layer: input.digest, entry: Paths.display(lastPath ?? []), reason: reason)
         }
         return entry
     }
