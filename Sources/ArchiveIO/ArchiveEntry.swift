@@ -20,6 +20,11 @@ public struct ArchiveXattr: Sendable, Hashable {
 public struct ArchiveSparseRegion: Sendable, Hashable {
     public var offset: Int64
     public var length: Int64
+
+    public init(offset: Int64, length: Int64) {
+        self.offset = offset
+        self.length = length
+    }
 }
 
 /// A timestamp as stored in the archive.
@@ -243,16 +248,25 @@ public final class ArchiveEntry {
         }
     }
 
-    /// Data regions of a sparse file; empty when the file is not sparse.
+    /// Data regions of a sparse file; empty when the file is not sparse. Set `size` first:
+    /// libarchive drops regions that reach past it, and merges adjacent ones.
     public var sparseRegions: [ArchiveSparseRegion] {
-        var result: [ArchiveSparseRegion] = []
-        archive_entry_sparse_reset(handle)
-        var offset: Int64 = 0
-        var length: Int64 = 0
-        while archive_entry_sparse_next(handle, &offset, &length) == ARCHIVE_OK {
-            result.append(ArchiveSparseRegion(offset: offset, length: length))
+        get {
+            var result: [ArchiveSparseRegion] = []
+            archive_entry_sparse_reset(handle)
+            var offset: Int64 = 0
+            var length: Int64 = 0
+            while archive_entry_sparse_next(handle, &offset, &length) == ARCHIVE_OK {
+                result.append(ArchiveSparseRegion(offset: offset, length: length))
+            }
+            return result
         }
-        return result
+        set {
+            archive_entry_sparse_clear(handle)
+            for region in newValue {
+                archive_entry_sparse_add_entry(handle, region.offset, region.length)
+            }
+        }
     }
 
     // MARK: Helpers

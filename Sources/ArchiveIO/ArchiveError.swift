@@ -9,7 +9,9 @@ import Darwin
 public enum ArchiveError: Error, Sendable, Equatable, CustomStringConvertible {
     /// How bad a libarchive failure was, from its return code.
     public enum Severity: String, Sendable, Equatable {
-        /// `ARCHIVE_RETRY` that persisted after retrying.
+        /// `ARCHIVE_RETRY`: libarchive's readers say so for damaged input they could skip past
+        /// (a tar header with a bad checksum). It is never retried: the retry would resync
+        /// after the damage and silently drop or expose members.
         case retry
         /// `ARCHIVE_FAILED`: this operation failed, the archive may still be usable.
         case failed
@@ -28,6 +30,10 @@ public enum ArchiveError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A gzip stream failed to decompress (bad header, corrupt deflate data, CRC32 or length
     /// mismatch, truncation); `offset` is how far into the file decompression had got.
     case corruptGzip(reason: String, offset: Int64)
+    /// A tar member's headers that libarchive reads one way and other readers (Go's
+    /// archive/tar, so Docker and umoci) refuse: a NUL inside a pax `path`, a malformed pax
+    /// record. `entry` is the name as libarchive read it, when it got that far.
+    case malformedHeader(entry: [UInt8]?, reason: String)
 
     public var description: String {
         switch self {
@@ -43,18 +49,22 @@ public enum ArchiveError: Error, Sendable, Equatable, CustomStringConvertible {
             return "writing \(attempted) bytes to \"\(pathname)\" exceeds its declared size \(declared)"
         case let .corruptGzip(reason, offset):
             return "gzip decompression failed at compressed byte \(offset): \(reason)"
+        case let .malformedHeader(entry, reason):
+            let name = entry.map { " of \"\(String(decoding: $0, as: UTF8.self))\"" } ?? ""
+            return "malformed tar header\(name): \(reason)"
         }
     }
 }
 
-/// Retries for `ARCHIVE_RETRY`: libarchive uses it for transient conditions,
-/// so a few attempts are worthwhile, but never an unbounded loop.
+/// Bounded retries where a call may legitimately make no progress (a write of zero bytes).
 let archiveRetryLimit = 3
 
 /// The single place libarchive status codes become Swift errors.
 /// `ARCHIVE_OK`, `ARCHIVE_EOF` and `ARCHIVE_WARN` are returned to the caller
-/// (warnings are handed to `onWarning`), `ARCHIVE_RETRY` re-invokes `call`,
-/// `ARCHIVE_FAILED`/`ARCHIVE_FATAL` throw.
+/// (warnings are handed to `onWarning`); `ARCHIVE_RETRY`, `ARCHIVE_FAILED` and
+/// `ARCHIVE_FATAL` throw. `ARCHIVE_RETRY` is not retried: libarchive's tar reader returns it
+/// for a header with a bad checksum ("Damaged tar archive"), and calling again would make it
+/// scan on to the next header that looks valid, so the members in between would vanish.
 @discardableResult
 func checkArchive(
     _ archive: OpaquePointer,
@@ -62,21 +72,15 @@ func checkArchive(
     onWarning: (String) -> Void = { _ in },
     _ call: () -> Int32
 ) throws -> Int32 {
-    var attempts = 0
-    while true {
-        let status = call()
-        switch status {
-        case ARCHIVE_OK, ARCHIVE_EOF:
-            return status
-        case ARCHIVE_WARN:
-            onWarning("\(operation): \(archiveMessage(archive))")
-            return status
-        case ARCHIVE_RETRY where attempts < archiveRetryLimit:
-            attempts += 1
-            continue
-        default:
-            throw archiveFailure(archive, operation, status: status)
-        }
+    let status = call()
+    switch status {
+    case ARCHIVE_OK, ARCHIVE_EOF:
+        return status
+    case ARCHIVE_WARN:
+        onWarning("\(operation): \(archiveMessage(archive))")
+        return status
+    default:
+        throw archiveFailure(archive, operation, status: status)
     }
 }
 

@@ -22,6 +22,8 @@ final class ObservedSource {
     var fileBytes: Int64 = 0
     var tarBytes: Int64 = 0
     var pendingError: ArchiveError?
+    /// The tar bytes around the header the inner handle is reading.
+    var window = TarHeaderWindow()
 
     init(source: any ByteSource, blockSize: Int, onFile: @escaping (UnsafeRawBufferPointer) -> Void,
          onTar: @escaping (UnsafeRawBufferPointer) -> Void) {
@@ -85,6 +87,7 @@ func observedTarRead(
 ) -> la_ssize_t {
     guard let context, let out else { return -1 }
     let source = Unmanaged<ObservedSource>.fromOpaque(context).takeUnretainedValue()
+    if let archive { source.window.willReplaceBlock(consumed: archive_filter_bytes(archive, 0)) }
     if let inflater = source.inflater {
         guard !source.outerEOF else { return 0 }
         do {
@@ -94,6 +97,7 @@ func observedTarRead(
             }
             source.onTar(block)
             source.tarBytes += Int64(block.count)
+            source.window.didDeliver(block)
             out.pointee = block.baseAddress
             return la_ssize_t(block.count)
         } catch {
@@ -123,6 +127,7 @@ func observedTarRead(
             let buffer = UnsafeRawBufferPointer(start: block, count: size)
             source.onTar(buffer)
             source.tarBytes += Int64(size)
+            source.window.didDeliver(buffer)
             out.pointee = block
             return la_ssize_t(size)
         }

@@ -28,6 +28,8 @@ public final class ObservedTarReader {
     private let outer: OpaquePointer?
     private let inner: OpaquePointer
     private var isClosed = false
+    /// A member was returned whose data may not have been read yet.
+    private var hasEntry = false
 
     /// Non-fatal diagnostics libarchive reported (`ARCHIVE_WARN`), oldest first.
     public private(set) var warnings: [String] = []
@@ -129,16 +131,47 @@ public final class ObservedTarReader {
         }
     }
 
-    /// The next member's header, or `nil` at the end of the tar stream.
+    /// The next member's header, or `nil` at the end of the tar stream. Damaged headers are
+    /// errors, never skipped: a bad checksum (`ARCHIVE_RETRY`), and any warning libarchive
+    /// gives about headers it read only in part (malformed pax records, sparse maps it could
+    /// not parse, too many special headers), as well as a pax name holding a NUL byte, which
+    /// libarchive would cut there. Only a name that is not valid UTF-8 (errno `EILSEQ`)
+    /// stays a warning.
     public func nextEntry() throws -> ArchiveEntry? {
         try ensureOpen("archive_read_next_header")
+        if hasEntry {
+            // Skipped here rather than inside archive_read_next_header, so that the header
+            // starts at the consumed position when the window starts keeping it.
+            try check(inner, "archive_read_data_skip") { archive_read_data_skip(inner) }
+            hasEntry = false
+        }
         guard let raw = archive_entry_new2(inner) else {
             throw ArchiveError.libarchive(
                 operation: "archive_entry_new2", severity: .fatal, errno: ENOMEM, message: "out of memory")
         }
         let entry = ArchiveEntry(owning: raw)
-        let status = try check(inner, "archive_read_next_header") { archive_read_next_header2(inner, raw) }
-        return status == ARCHIVE_EOF ? nil : entry
+        source.window.beginHeader(at: archive_filter_bytes(inner, 0))
+        let status = archive_read_next_header2(inner, raw)
+        if status == ARCHIVE_EOF { return nil }
+        if status == ARCHIVE_WARN && archive_errno(inner) != EILSEQ {
+            throw ArchiveError.malformedHeader(
+                entry: entry.pathnameBytes, reason: "libarchive would read its headers only in part: \(archiveMessage(inner))")
+        }
+        try check(inner, "archive_read_next_header") { status }
+        let start = archive_read_header_position(inner)
+        guard let region = source.window.endHeader(start: start, end: archive_filter_bytes(inner, 0)) else {
+            throw ArchiveError.malformedHeader(
+                entry: entry.pathnameBytes,
+                reason: source.window.overflowed
+                    ? "its headers take more than \(TarHeaderWindow.limit >> 20) MiB"
+                    : "its header bytes were not kept, so they cannot be checked")
+        }
+        if let key = TarHeaderRegion.nameWithNUL(in: region) {
+            throw ArchiveError.malformedHeader(
+                entry: entry.pathnameBytes, reason: "its pax record \"\(key)\" holds a NUL byte, which would cut the name there")
+        }
+        hasEntry = true
+        return entry
     }
 
     /// Streams the current entry's data block by block without copying; `offset` jumps
@@ -191,12 +224,15 @@ public final class ObservedTarReader {
         return (source.fileBytes, source.tarBytes)
     }
 
-    /// Releases both handles and the file. Idempotent.
-    public func close() {
+    /// Releases both handles and the file. Idempotent; throws if libarchive reports that
+    /// closing failed (the handles and the file are released either way).
+    public func close() throws {
         guard !isClosed else { return }
         isClosed = true
-        archive_read_close(inner)
-        if let outer { archive_read_close(outer) }
+        let innerStatus = archive_read_close(inner)
+        let outerStatus = outer.map { archive_read_close($0) } ?? ARCHIVE_OK
+        try check(inner, "archive_read_close") { innerStatus }
+        if let outer { try check(outer, "archive_read_close") { outerStatus } }
     }
 
     private func ensureOpen(_ operation: String) throws {

@@ -75,9 +75,10 @@ public final class ArchiveReader {
             let n = archive_read_data(handle, base, buffer.count)
             if n >= 0 { return n }
             // A warning with no bytes is not the end of the entry, so read again;
-            // bounded so a persistent warning cannot spin forever.
-            if (Int32(n) == ARCHIVE_WARN || Int32(n) == ARCHIVE_RETRY) && attempts < archiveRetryLimit {
-                if Int32(n) == ARCHIVE_WARN { warnings.append("archive_read_data: \(archiveMessage(handle))") }
+            // bounded so a persistent warning cannot spin forever. ARCHIVE_RETRY means damaged
+            // input and is an error (see `checkArchive`).
+            if Int32(n) == ARCHIVE_WARN && attempts < archiveRetryLimit {
+                warnings.append("archive_read_data: \(archiveMessage(handle))")
                 attempts += 1
                 continue
             }

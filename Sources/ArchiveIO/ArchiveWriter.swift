@@ -3,7 +3,9 @@ import Foundation
 
 /// Writes a POSIX pax tar (restricted pax: plain ustar headers unless a
 /// member needs extensions), so long names, large ids, sub-second times and
-/// xattrs (as `SCHILY.xattr.*` records) survive.
+/// xattrs (as `SCHILY.xattr.*` records) survive. Members are written in the form
+/// `mksquashfs -tar` reads exactly (see `MksquashfsTarForm`): sparse maps on 512-byte
+/// blocks (GNU sparse 1.0 members), pax times with a fraction.
 ///
 /// Call `finish()` to write the end-of-archive trailer and learn of errors;
 /// `deinit` only frees, and never completes an unfinished archive.
@@ -89,7 +91,8 @@ public final class ArchiveWriter {
         currentPath = entry.pathname ?? String(decoding: entry.pathnameBytes ?? [], as: UTF8.self)
         declaredSize = entry.fileType == .regular && entry.hardlinkBytes == nil ? entry.size : 0
         written = 0
-        try check("archive_write_header(\(currentPath))") { archive_write_header(handle, entry.handle) }
+        let member = try MksquashfsTarForm.prepare(entry)
+        try check("archive_write_header(\(currentPath))") { archive_write_header(handle, member.handle) }
     }
 
     /// Appends data to the current member. Throws rather than truncating

@@ -3,7 +3,7 @@ import ArchiveIO
 /// Pass 2's writing side: turns plan items into pax members on the output. Members are built
 /// fresh (never cloned from the input), so only what the tree needs is written: numeric
 /// uid/gid without user or group names (mksquashfs would otherwise depend on the host's
-/// passwd), whole seconds, no sparse maps (holes are written as zeros), xattrs as
+/// passwd), whole seconds, the source's sparse map (holes are not written), xattrs as
 /// `SCHILY.xattr.*` records.
 final class Emitter {
     let writer: ArchiveWriter
@@ -13,7 +13,6 @@ final class Emitter {
     var summary: FlattenSummary
     /// The resolved probe path, whose first bytes are captured as they stream past.
     var probe: [UInt8]?
-    private static let zeros = [UInt8](repeating: 0, count: 64 * 1024)
 
     init(fileDescriptor fd: Int32, options: FlattenOptions, root: RootMetadata) throws(RootfsError) {
         imageName = options.imageName
@@ -81,6 +80,7 @@ final class Emitter {
             entry.mtime = ArchiveTimestamp(seconds: time(source.mtime?.seconds))
             entry.xattrs = uniqueXattrs(source.xattrs)
             entry.size = size
+            entry.sparseRegions = source.sparseRegions
             if case .symlink(let target) = item.inode.kind { entry.symlinkBytes = target }
             if type == .characterDevice || type == .blockDevice {
                 entry.rdevMajor = source.rdevMajor
@@ -149,15 +149,9 @@ final class Emitter {
         }
     }
 
+    /// A hole of a sparse member: within the sparse map's holes nothing is written.
     private func writeZeros(_ count: Int64, layer: String, path: [UInt8]) throws(RootfsError) {
-        var left = count
-        while left > 0 {
-            let chunk = Int(min(left, Int64(Self.zeros.count)))
-            try output(layer: layer, path: path) {
-                try Self.zeros.withUnsafeBytes { try writer.writeData(UnsafeRawBufferPointer(rebasing: $0[0..<chunk])) }
-            }
-            left -= Int64(chunk)
-        }
+        try output(layer: layer, path: path) { try writer.writeZeros(count) }
     }
 
     private func count(_ item: EmitItem) {

@@ -23,6 +23,7 @@ final class LayerStream {
     private let digests: StreamDigests
     private(set) var lastPath: [UInt8]?
     private(set) var ordinal = -1
+    private var validation = MemberValidation()
 
     var layerName: String { input.digest.description }
 
@@ -56,18 +57,26 @@ final class LayerStream {
     }
 
     var filterNames: [String] { reader.filterNames }
-    var warnings: [String] { reader.warnings }
+    var warnings: [String] { reader.warnings + (validation.warning.map { [$0] } ?? []) }
 
-    /// The next member, or nil at the end of the tar stream.
+    /// The next member, checked by `MemberValidation` (its time possibly clamped), or nil at
+    /// the end of the tar stream.
     func next() throws(RootfsError) -> ArchiveEntry? {
+        let entry: ArchiveEntry
         do {
-            guard let entry = try reader.nextEntry() else { return nil }
-            ordinal += 1
-            lastPath = entry.pathnameBytes
-            return entry
+            guard let read = try reader.nextEntry() else { return nil }
+            entry = read
+        } catch ArchiveError.malformedHeader(let path?, let reason) {
+            throw .invalidEntry(image: imageName, layer: layerName, entry: Paths.display(path), reason: reason)
         } catch {
             throw unreadable(error)
         }
+        ordinal += 1
+        lastPath = entry.pathnameBytes
+        try validation.check(entry) { reason in
+            .invalidEntry(image: imageName, layer: layerName, entry: Paths.display(lastPath ?? []), reason: reason)
+        }
+        return entry
     }
 
     /// Streams the current member's data; errors thrown by `body` pass through unchanged.
@@ -96,7 +105,7 @@ final class LayerStream {
         } catch {
             throw unreadable(error)
         }
-        reader.close()
+        do { try reader.close() } catch { throw unreadable(error) }
         guard totals.fileBytes == input.size else {
             throw .sizeMismatch(image: imageName, layer: layerName, expected: input.size, actual: totals.fileBytes)
         }

@@ -70,7 +70,7 @@ func observe(_ path: String, _ decoder: ObservedTarReader.GzipDecoder, blockSize
             source: try FileSource(path: path), blockSize: blockSize, gzipDecoder: decoder,
             onFileBytes: { sink.file.append(contentsOf: $0) },
             onTarBytes: { sink.tar.append(contentsOf: $0) })
-        defer { reader.close() }
+        defer { try? reader.close() }
         result.filters = reader.filterNames
         while let entry = try reader.nextEntry() {
             var data: [UInt8] = []

@@ -37,7 +37,7 @@ private func readEverything(_ path: String, _ decoder: ObservedTarReader.GzipDec
     var seen = 0
     let reader = try ObservedTarReader(
         source: try FileSource(path: path), blockSize: InflateBenchmark.blockSize, gzipDecoder: decoder, onFileBytes: { _ in }, onTarBytes: { seen &+= $0.count })
-    defer { reader.close() }
+    defer { try? reader.close() }
     var entries = 0
     while try reader.nextEntry() != nil {
         entries += 1
@@ -58,7 +58,7 @@ private func fingerprint(_ path: String, _ decoder: ObservedTarReader.GzipDecode
     }
     let reader = try ObservedTarReader(
         source: try FileSource(path: path), gzipDecoder: decoder, onFileBytes: { mix(0, $0) }, onTarBytes: { mix(1, $0) })
-    defer { reader.close() }
+    defer { try? reader.close() }
     while try reader.nextEntry() != nil {
         try reader.readDataBlocks { block, _ in mix(2, block) }
     }

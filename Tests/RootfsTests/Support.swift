@@ -234,7 +234,14 @@ func readBack(_ path: String) throws -> [OutEntry] {
     var result: [OutEntry] = []
     while let entry = try reader.nextEntry() {
         var data: [UInt8] = []
-        try reader.readDataBlocks { block, _ in data.append(contentsOf: block) }
+        // Holes of a sparse member are jumps in the offset, and may end the file.
+        try reader.readDataBlocks { block, offset in
+            data += [UInt8](repeating: 0, count: Int(offset) - data.count)
+            data.append(contentsOf: block)
+        }
+        if entry.fileType == .regular, entry.hardlinkBytes == nil {
+            data += [UInt8](repeating: 0, count: max(0, Int(entry.size) - data.count))
+        }
         var name = display(entry.pathnameBytes ?? [])
         if name.hasSuffix("/") { name.removeLast() }
         result.append(OutEntry(
