@@ -2,7 +2,10 @@
 # left to finish writing the temporary file), and the next build of the same output removes the
 # temporary files the killed run left, while never touching those of a build still running.
 # The killer runs as a child subreaper, so the orphaned mksquashfs becomes its child and its
-# end can be observed exactly (waitpid), with no timing involved.
+# end can be observed exactly (waitpid), with no timing involved. mksquashfs is stopped
+# (SIGSTOP) while sifter is killed: the end of its input, which it would see as sifter's
+# descriptors close, cannot make it exit first, and only the parent-death SIGKILL (which ends
+# a stopped process) can end it before it is continued.
 source "$(dirname "$0")/../lib.sh"
 cd "$CASE_WORK"
 "$IMAGES/make-layered.sh" layout t1 >/dev/null
@@ -68,8 +71,15 @@ while build.poll() is None and not (squashers() and temporary_size() > (1 << 20)
 if build.poll() is not None:
     sys.exit("the build ended (status %s) before mksquashfs was seen writing" % build.returncode)
 seen = squashers()
+for pid in seen:
+    os.kill(pid, signal.SIGSTOP)
 os.kill(build.pid, signal.SIGKILL)
 build.wait()
+for pid in seen:
+    try:
+        os.kill(pid, signal.SIGCONT)
+    except ProcessLookupError:
+        pass
 print("killed sifter %d; mksquashfs was %s" % (build.pid, sorted(seen)))
 ended = {}
 while True:
