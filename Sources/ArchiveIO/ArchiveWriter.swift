@@ -21,14 +21,20 @@ public final class ArchiveWriter {
     private var currentPath = ""
     private var declaredSize: Int64 = 0
     private var written: Int64 = 0
-    /// Set when the output is a pipe: blocks go to it with vmsplice.
-    private var splicer: PipeSplicer?
+    /// Set when the writer writes an uncompressed stream to a descriptor itself.
+    private var output: BlockOutput?
     private static let blockSize = 128 * 1024
+
+    /// Write a symlink target that does not fit the ustar field as a GNU long-link record
+    /// before the member, not as a pax `linkpath` (for mksquashfs before 4.6, see
+    /// `GNULongLink`). Only for an uncompressed stream to a descriptor.
+    public var writesLongLinksAsGNU = false
 
     /// Non-fatal diagnostics libarchive reported (`ARCHIVE_WARN`), oldest first.
     public private(set) var warnings: [String] = []
 
-    private init(compression: Compression) throws {
+    /// `blocking`: libarchive's output block size (0: none, each piece is passed on at once).
+    private init(compression: Compression, blocking: Int = ArchiveWriter.blockSize) throws {
         guard let handle = archive_write_new() else {
             throw ArchiveError.libarchive(
                 operation: "archive_write_new", severity: .fatal, errno: ENOMEM, message: "out of memory")
@@ -41,7 +47,7 @@ public final class ArchiveWriter {
         case .zstd: try check("archive_write_add_filter_zstd") { archive_write_add_filter_zstd(handle) }
         }
         // Bigger writes than tar's 10 KiB records: a tenth of the system calls into a pipe.
-        try check("archive_write_set_bytes_per_block") { archive_write_set_bytes_per_block(handle, Int32(Self.blockSize)) }
+        try check("archive_write_set_bytes_per_block") { archive_write_set_bytes_per_block(handle, Int32(blocking)) }
         // No padding to the last record: output size and digests then
         // depend only on content, and the trailer is still standard.
         try check("archive_write_set_bytes_in_last_block") { archive_write_set_bytes_in_last_block(handle, 1) }
@@ -55,23 +61,36 @@ public final class ArchiveWriter {
         opened = true
     }
 
-    /// Writes to an open descriptor, which stays owned by the caller. A pipe is written with
-    /// vmsplice (see `PipeSplicer`), so its reader must read(2) it.
+    /// Writes to an open descriptor, which stays owned by the caller.
     public convenience init(fileDescriptor fd: Int32, compression: Compression = .none) throws {
-        try self.init(compression: compression)
-        if let splicer = PipeSplicer(fd: fd, blockSize: Self.blockSize) {
-            self.splicer = splicer
-            let context = Unmanaged.passUnretained(splicer).toOpaque()
-            try check("archive_write_open2") {
-                archive_write_open2(handle, context, nil, { archive, context, buffer, length in
-                    guard let context, let buffer else { return 0 }
-                    let sent = Unmanaged<PipeSplicer>.fromOpaque(context).takeUnretainedValue().send(buffer, length)
-                    if sent < 0 { sifter_archive_set_error(archive, errno, "Write error") }
-                    return sent
-                }, nil, nil)
-            }
-        } else {
+        guard compression == .none else {
+            try self.init(compression: compression)
             try check("archive_write_open_fd") { archive_write_open_fd(handle, fd) }
+            opened = true
+            return
+        }
+        try self.init(compression: compression, blocking: 0)
+        let output = BlockOutput(fd: fd, capacity: Self.blockSize)
+        self.output = output
+        let context = Unmanaged.passUnretained(output).toOpaque()
+        try check("archive_write_open2") {
+            archive_write_open2(handle, context, nil, { archive, context, buffer, length in
+                guard let context, let buffer else { return 0 }
+                let output = Unmanaged<BlockOutput>.fromOpaque(context).takeUnretainedValue()
+                guard output.append(UnsafeRawBufferPointer(start: buffer, count: length)) else {
+                    sifter_archive_set_error(archive, output.failure ?? EIO, "Write error")
+                    return -1
+                }
+                return length
+            }, { archive, context in
+                guard let context else { return ARCHIVE_OK }
+                let output = Unmanaged<BlockOutput>.fromOpaque(context).takeUnretainedValue()
+                guard output.flush() else {
+                    sifter_archive_set_error(archive, output.failure ?? EIO, "Write error")
+                    return ARCHIVE_FATAL
+                }
+                return ARCHIVE_OK
+            }, nil)
         }
         opened = true
     }
@@ -91,7 +110,23 @@ public final class ArchiveWriter {
         currentPath = entry.pathname ?? String(decoding: entry.pathnameBytes ?? [], as: UTF8.self)
         declaredSize = entry.fileType == .regular && entry.hardlinkBytes == nil ? entry.size : 0
         written = 0
-        let member = try MksquashfsTarForm.prepare(entry)
+        var member = try MksquashfsTarForm.prepare(entry)
+        if writesLongLinksAsGNU, member.fileType == .symlink, member.hardlinkBytes == nil,
+           let target = member.symlinkBytes, GNULongLink.needed(for: target) {
+            guard let output else { throw ArchiveError.closed(operation: "GNU long link without a descriptor") }
+            // The previous member's padding first: libarchive writes it only when the next begins.
+            try check("archive_write_finish_entry") { archive_write_finish_entry(handle) }
+            let appended = GNULongLink.record(for: target).withUnsafeBytes { output.append($0) }
+            guard appended else {
+                let code = output.failure ?? EIO
+                throw ArchiveError.libarchive(operation: "write(\(currentPath))", severity: .fatal, errno: code,
+                                              message: "Write error")
+            }
+            member = try member === entry ? entry.clone() : member
+            // Readers of GNU records take the target from the record; this only keeps
+            // libarchive from writing a pax linkpath.
+            member.symlinkBytes = Array("././@LongLink".utf8)
+        }
         try check("archive_write_header(\(currentPath))") { archive_write_header(handle, member.handle) }
     }
 

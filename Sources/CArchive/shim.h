@@ -47,11 +47,4 @@ static inline void sifter_archive_set_error(struct archive *a, int code, const c
     archive_set_error(a, code, "%s", message);
 }
 
-/* vmsplice(2) is declared only under _GNU_SOURCE, which Swift's Glibc module does not set;
-   the archive writer uses it to hand its output pages to a pipe without copying them. */
-static inline long sifter_vmsplice(int fd, const void *base, size_t length) {
-    struct iovec vector = { (void *)base, length };
-    return syscall(SYS_vmsplice, fd, &vector, 1UL, 0U);
-}
-
 #endif

@@ -21,6 +21,7 @@ final class Emitter {
         summary = FlattenSummary(root: root)
         do {
             writer = try ArchiveWriter(fileDescriptor: fd)
+            writer.writesLongLinksAsGNU = options.gnuLongLinkTargets
         } catch {
             throw .outputFailed(image: options.imageName, layer: nil, entry: nil, message: "\(error)")
         }

@@ -136,6 +136,11 @@ public struct FlattenOptions: Sendable {
     /// through symlinks inside the tree; reported only when it ends at a regular file.
     public var probePath: String?
 
+    /// Write symlink targets that do not fit the ustar field as GNU long-link records, not pax
+    /// `linkpath` records: mksquashfs before 4.6 strips a leading `/`, `./` or `../` from the
+    /// latter.
+    public var gnuLongLinkTargets = false
+
     public init(imageName: String, defaultTime: Int64 = 0, mtimeClamp: Int64? = nil, synthetic: [SyntheticEntry] = [],
                 probePath: String? = nil) {
         self.imageName = imageName

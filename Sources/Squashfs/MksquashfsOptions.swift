@@ -77,6 +77,10 @@ public struct MksquashfsVersion: Sendable, Comparable, CustomStringConvertible {
     /// SOURCE_DATE_EPOCH).
     public var setsRootOwnerAndTimeInTarMode: Bool { self >= MksquashfsVersion("4.6")! }
 
+    /// 4.5.1 strips a leading `/`, `./` or `../` from a pax `linkpath` (it takes it for an
+    /// archive path), so long or non-ASCII symlink targets must reach it another way.
+    public var readsPaxLinkTargetsExactly: Bool { self >= MksquashfsVersion("4.6")! }
+
     public static func < (lhs: MksquashfsVersion, rhs: MksquashfsVersion) -> Bool {
         lhs.numbers.lexicographicallyPrecedes(rhs.numbers)
     }

@@ -132,3 +132,47 @@ import Glibc
         #expect(images[0] == images[1] && images[0].count >= 4096)
     }
 }
+
+/// mksquashfs before 4.6 strips a leading `/`, `./` or `../` from a pax `linkpath`: symlink
+/// targets that do not fit the ustar field go to it as GNU long-link records.
+@Suite struct LongSymlinkTargetTests {
+    func squash(_ layer: LayerInput, gnu: Bool, in dir: TempDir) throws -> [String: String] {
+        var options = FlattenOptions(imageName: "e2e", defaultTime: 1_600_000_000)
+        options.gnuLongLinkTargets = gnu
+        let tar = dir.file("stream-\(gnu).tar")
+        let fd = open(tar, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        try LayerFlattener(layers: [layer], options: options).write(toFileDescriptor: fd)
+        close(fd)
+        let image = dir.file("out-\(gnu).sqfs")
+        let build = try run("sh", ["-c", "/usr/bin/mksquashfs - '\(image)' -tar -noappend -quiet -no-progress < '\(tar)'"])
+        #expect(build.status == 0, "\(build.stderr)")
+        var targets: [String: String] = [:]
+        for line in try run("unsquashfs", ["-lln", "-d", "", image]).stdout.split(separator: "\n") {
+            guard let arrow = line.range(of: " -> ") else { continue }
+            let name = line[..<arrow.lowerBound].split(separator: " ").last.map(String.init) ?? ""
+            targets[String(name.dropFirst())] = String(line[arrow.upperBound...])
+        }
+        return targets
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/mksquashfs")))
+    func longTargetsArriveWhole() throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let expected = [
+            "absolute": "/" + String(repeating: "a", count: 150) + "/target",
+            "relative": String(repeating: "../", count: 40) + "x",
+            "unicode": "/ünïcödé/t",
+            "short": "/usr/lib",
+        ]
+        let layer = try makeLayer(expected.sorted { $0.key < $1.key }.map { symlink($0.key, $0.value) }, .tar, in: dir)
+        #expect(try squash(layer, gnu: true, in: dir) == expected)
+        // What the GNU records avoid, with Debian 12's mksquashfs.
+        let version = try run("sh", ["-c", "/usr/bin/mksquashfs -version | head -1"]).stdout
+        if version.contains("version 4.5") {
+            let stripped = try squash(layer, gnu: false, in: dir)
+            #expect(stripped["absolute"] == String(repeating: "a", count: 150) + "/target", "\(stripped)")
+            #expect(stripped["short"] == "/usr/lib")
+        }
+    }
+}

@@ -21,6 +21,8 @@ import Testing
         struct ConsumerFailed: Error, Equatable {}
 
         init(_ consumer: Consumer) { self.consumer = consumer }
+
+        var readsPaxLinkTargetsExactly: Bool { true }
         deinit { if descriptor >= 0 { close(descriptor) } }
 
         func start(root: RootMetadata, latestTime: Int64) throws -> Int32 {

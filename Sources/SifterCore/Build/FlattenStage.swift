@@ -19,7 +19,8 @@ enum FlattenStage {
     /// `lap` marks the end of each step for the timings: "index", then "stream".
     static func stream(image: ResolvedImage, metadata: BuildMetadata, into sink: any TarSink, workers: Int,
                        lap: (String) -> Void = { _ in }) throws -> Outcome {
-        let flattener = makeFlattener(image: image, metadata: metadata, workers: workers)
+        let flattener = makeFlattener(image: image, metadata: metadata, workers: workers,
+                                      gnuLongLinkTargets: !sink.readsPaxLinkTargetsExactly)
         let indexed = try flattener.index()
         lap("index")
         let fd = try sink.start(root: indexed.root, latestTime: indexed.latestTime)
@@ -35,7 +36,8 @@ enum FlattenStage {
     }
 
     /// The flattener for an image with Apptainer's runtime files added on top.
-    static func makeFlattener(image: ResolvedImage, metadata: BuildMetadata, workers: Int) -> LayerFlattener {
+    static func makeFlattener(image: ResolvedImage, metadata: BuildMetadata, workers: Int,
+                              gnuLongLinkTargets: Bool = false) -> LayerFlattener {
         let layers = image.layers.map { layer in
             LayerInput(digest: layer.descriptor.digest, size: layer.descriptor.size, diffID: layer.diffID,
                        mediaType: layer.descriptor.mediaType, blob: layer.blob)
@@ -53,9 +55,10 @@ enum FlattenStage {
             }
             return SyntheticEntry(path: entry.path, kind: kind, mode: entry.mode, mtime: metadata.time, policy: policy)
         }
-        return LayerFlattener(layers: layers, options: FlattenOptions(
-            imageName: image.sourceText, defaultTime: metadata.time, synthetic: synthetic, probePath: "bin/sh"),
-            workers: workers)
+        var options = FlattenOptions(imageName: image.sourceText, defaultTime: metadata.time, synthetic: synthetic,
+                                     probePath: "bin/sh")
+        options.gnuLongLinkTargets = gnuLongLinkTargets
+        return LayerFlattener(layers: layers, options: options, workers: workers)
     }
 }
 

@@ -21,6 +21,8 @@ final class MksquashfsSink: TarSink {
         self.version = version
     }
 
+    var readsPaxLinkTargetsExactly: Bool { version.readsPaxLinkTargetsExactly }
+
     func start(root: RootMetadata, latestTime: Int64) throws -> Int32 {
         // squashfs holds unsigned 32-bit times and ids.
         let time = UInt32(clamping: max(0, latestTime))

@@ -6,6 +6,9 @@ import Rootfs
 /// sink owns what only it can do: starting the consumer, waiting for it, and explaining a
 /// failure in the consumer's own words.
 protocol TarSink: AnyObject {
+    /// The consumer reads a pax `linkpath` as it is (false: give long symlink targets as GNU
+    /// long-link records instead).
+    var readsPaxLinkTargetsExactly: Bool { get }
     /// Starts the consumer; returns the descriptor to write the stream into (the sink's).
     func start(root: RootMetadata, latestTime: Int64) throws -> Int32
     /// The stream is complete: waits for the consumer and throws its failure.
@@ -20,6 +23,8 @@ final class DescriptorSink: TarSink {
     let descriptor: Int32
 
     init(descriptor: Int32) { self.descriptor = descriptor }
+
+    var readsPaxLinkTargetsExactly: Bool { true }
 
     func start(root: RootMetadata, latestTime: Int64) throws -> Int32 { descriptor }
     func finish() throws {}
