@@ -22,7 +22,6 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "Hashing", dependencies: ["COpenSSL"]),
         .target(name: "ArchiveIO", dependencies: ["CArchive", "CIsal"]),
@@ -31,8 +30,8 @@ let package = Package(
         .target(name: "OCISpec"),
         .target(name: "Distribution", dependencies: ["OCISpec", "CurlHTTP", "Hashing"]),
         .target(name: "Rootfs", dependencies: ["ArchiveIO", "OCISpec", "Hashing"]),
-        .target(name: "Squashfs", dependencies: ["CZlib"]),
-        .target(name: "SifterCore", dependencies: ["SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO", "CurlHTTP"]),
+        .target(name: "Squashfs"),
+        .target(name: "SifterCore", dependencies: ["SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO"]),
         .executableTarget(
             name: "sifter",
             // The lower modules only for their error types, which the CLI maps to exit codes.

@@ -6,6 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 "$here/install-deps.sh"
 cd "$root"
+python3 "$here/check-package-graph.py" "$root"
 swift build
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
