@@ -4,7 +4,7 @@ import Synchronization
 /// A running `mksquashfs - OUT -tar …`: the caller writes an uncompressed tar stream to
 /// `input` and calls `finish()`. stderr is drained on its own thread so that a chatty
 /// mksquashfs can never block the pipeline; its tail becomes the error message.
-public final class MksquashfsProcess: @unchecked Sendable {
+public final class MksquashfsProcess {
     /// What runs: the executable and its arguments (a user-namespace wrapper included).
     public let executable: String
     public let arguments: [String]
@@ -16,9 +16,7 @@ public final class MksquashfsProcess: @unchecked Sendable {
     private let process = Process()
     private let stdinPipe = Pipe()
     private let stderrPipe = Pipe()
-    private let stderrDone = DispatchSemaphore(value: 0)
-    private let stderrLock = NSLock()
-    private var stderrTail: [UInt8] = []
+    private let stderrTail = StderrTail()
     private var inputClosed = false
 
     /// Starts mksquashfs writing `output` with the partition at `offset` and `root` as the
@@ -71,18 +69,7 @@ public final class MksquashfsProcess: @unchecked Sendable {
         // F_SETPIPE_SZ (Linux's 1024 + 7) is not exported to Swift.
         let setPipeSize: Int32 = 1031
         _ = fcntl(stdinPipe.fileHandleForWriting.fileDescriptor, setPipeSize, 1 << 20)
-        let handle = stderrPipe.fileHandleForReading
-        Thread.detachNewThread { [self] in
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                stderrLock.lock()
-                stderrTail += chunk
-                if stderrTail.count > 16_384 { stderrTail.removeFirst(stderrTail.count - 16_384) }
-                stderrLock.unlock()
-            }
-            stderrDone.signal()
-        }
+        stderrTail.drain(stderrPipe.fileHandleForReading)
     }
 
     /// The write end of mksquashfs's stdin.
@@ -92,7 +79,7 @@ public final class MksquashfsProcess: @unchecked Sendable {
     public func finish() throws(SquashfsError) {
         closeInput()
         process.waitUntilExit()
-        stderrDone.wait()
+        stderrTail.wait()
         if let failure = exitFailure() { throw failure }
     }
 
@@ -108,7 +95,7 @@ public final class MksquashfsProcess: @unchecked Sendable {
         }
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
-        stderrDone.wait()
+        stderrTail.wait()
         return consumerSuspected ? exitFailure() : nil
     }
 
@@ -125,9 +112,7 @@ public final class MksquashfsProcess: @unchecked Sendable {
     }
 
     public var stderrText: String {
-        stderrLock.lock()
-        defer { stderrLock.unlock() }
-        let text = String(decoding: stderrTail, as: UTF8.self)
+        let text = String(decoding: stderrTail.bytes, as: UTF8.self)
         // mksquashfs reports a tar stream's leading `./` as an empty name; it is harmless.
         return text.split(separator: "\n").filter { !$0.contains("Empty tar filename") }.joined(separator: "\n")
     }
@@ -203,6 +188,35 @@ public final class MksquashfsProcess: @unchecked Sendable {
                           message: "unrecognised version output \"\(firstLine)\"")
         }
         return version
+    }
+}
+
+/// The last 16 KiB mksquashfs wrote on stderr, drained on a thread of its own so that a chatty
+/// mksquashfs never blocks.
+final class StderrTail: Sendable {
+    private let tail = Mutex<[UInt8]>([])
+    private let done = DispatchSemaphore(value: 0)
+
+    var bytes: [UInt8] { tail.withLock { $0 } }
+
+    func drain(_ handle: FileHandle) {
+        Thread.detachNewThread { [self] in
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                tail.withLock { tail in
+                    tail += chunk
+                    if tail.count > 16_384 { tail.removeFirst(tail.count - 16_384) }
+                }
+            }
+            done.signal()
+        }
+    }
+
+    /// Waits until stderr is closed (mksquashfs has exited); may be called more than once.
+    func wait() {
+        done.wait()
+        done.signal()
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import OCISpec
 import SifterCore
 import Squashfs
+import Synchronization
 
 struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,15 +55,16 @@ struct Build: ParsableCommand {
 
 /// A one-line status on stderr, only when stderr is a terminal; NO_COLOR needs nothing here as
 /// no colour is used.
-final class StatusLine: @unchecked Sendable {
+final class StatusLine: Sendable {
     private let enabled = isatty(STDERR_FILENO) != 0
-    private let lock = NSLock()
+    /// Download threads report at once: one line at a time.
+    private let writing = Mutex(())
 
     func show(_ text: String) {
         guard enabled else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(TerminalText.line(text))".utf8))
+        writing.withLock { _ in
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(TerminalText.line(text))".utf8))
+        }
     }
 
     func clear() {

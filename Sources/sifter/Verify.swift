@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SifterCore
+import Synchronization
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,16 +55,15 @@ struct Verify: ParsableCommand {
 }
 
 /// Registry access made once per host and reused.
-final class ClientMemo: @unchecked Sendable {
-    private let lock = NSLock()
-    private var made: [String: RegistryAccess] = [:]
+final class ClientMemo: Sendable {
+    private let made = Mutex<[String: RegistryAccess]>([:])
 
     func access(for host: String, make: () throws -> RegistryAccess) throws -> RegistryAccess {
-        lock.lock()
-        defer { lock.unlock() }
-        if let existing = made[host] { return existing }
-        let access = try make()
-        made[host] = access
-        return access
+        try made.withLock { made in
+            if let existing = made[host] { return existing }
+            let access = try make()
+            made[host] = access
+            return access
+        }
     }
 }
