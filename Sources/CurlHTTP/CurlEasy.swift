@@ -222,7 +222,7 @@ public final class CurlEasy {
             }
             let code = withExtendedLifetime(context) { curl_easy_perform(handle) }
             if let error = context.error { throw error }
-            guard code == CURLE_OK else { throw transferError(code) }
+            guard code == CURLE_OK else { throw transferError(code, headersComplete: context.headersComplete) }
             return CurlResponse(
                 statusCode: infoLong(CURLINFO_RESPONSE_CODE),
                 headers: context.headers.headers,
@@ -276,9 +276,23 @@ public final class CurlEasy {
         }
     }
 
-    private func transferError(_ code: CURLcode) -> CurlError {
+    /// CURLE_TOO_LARGE, which libcurl before 8.6 does not define.
+    private static let tooLarge: UInt32 = 100
+    /// libcurl's own limit for one header line (`CURL_MAX_HTTP_HEADER` in curl.h).
+    public static let maxHeaderLine = 100 * 1024
+
+    private func transferError(_ code: CURLcode, headersComplete: Bool) -> CurlError {
         let redacted = URLRedaction.redact(url)
         var detail = String(cString: errorBuffer)
+        // libcurl 7.x fails a header line above its limit with "Out of memory", and all the
+        // headers above its total limit with a receive error; neither says what happened.
+        if code == CURLE_OUT_OF_MEMORY, !headersComplete {
+            return .headerTooLarge(url: redacted, limit: Self.maxHeaderLine, code: code.rawValue)
+        }
+        if code.rawValue == Self.tooLarge || (code == CURLE_RECV_ERROR && detail.hasPrefix("Too large response headers")) {
+            let limit = detail.split(separator: ">").last.flatMap { Int(String($0).trimmingSpaces()) }
+            return .headerTooLarge(url: redacted, limit: limit ?? Self.maxHeaderLine, code: code.rawValue)
+        }
         // curl's own text may quote the URL; never let credentials through.
         if !url.isEmpty, redacted != url { detail = detail.replacingAll(url, with: redacted) }
         return .transfer(code: code.rawValue, message: CurlError.strerror(code), detail: detail, url: redacted)

@@ -161,16 +161,49 @@ private func timedCurl() throws -> CurlEasy {
         }
     }
 
-    @Test func optionSettersAccepted() throws {
-        let curl = try CurlEasy()
-        try curl.setHTTPVersion(.http2TLS)
-        try curl.setHTTPVersion(.http1_1)
-        try curl.setVerifyPeer(false)
-        try curl.setVerifyHost(false)
-        try curl.setCAFile("/etc/ssl/certs/ca-certificates.crt")
-        try curl.setCAFile(nil)
-        try curl.setLowSpeedLimit(bytesPerSecond: 1, seconds: 30)
-        try curl.setTimeouts(connectMilliseconds: nil, totalMilliseconds: nil)
-        try curl.reset()
+    /// A header above libcurl's limits is reported as such, not as curl's "Out of memory".
+    @Test func oversizedHeadersAreNamed() throws {
+        try withServer { server in
+            let curl = try timedCurl()
+            for (path, limit) in [("/huge-header", CurlEasy.maxHeaderLine), ("/many-headers", 300 * 1024)] {
+                try curl.setURL(server.base + path)
+                #expect {
+                    _ = try fetch(curl)
+                } throws: { error in
+                    guard case let CurlError.headerTooLarge(url, reported, _) = error else { return false }
+                    return url == server.base + path && reported == limit
+                        && "\(error)".contains("has a header larger than curl's limit (\(limit) bytes)")
+                }
+            }
+        }
+    }
+
+    /// The option setters change what the handle does, and `reset` undoes them.
+    @Test func timeoutsAndOptionsTakeEffectUntilReset() throws {
+        try withServer { server in
+            let curl = try CurlEasy()
+            try curl.setTimeouts(connectMilliseconds: 5_000, totalMilliseconds: 300)
+            try curl.setURL(server.base + "/slow")
+            #expect {
+                _ = try fetch(curl)
+            } throws: { error in
+                guard case let CurlError.transfer(code, _, _, _) = error else { return false }
+                return code == 28  // CURLE_OPERATION_TIMEDOUT: the body never came
+            }
+            try curl.setHTTPVersion(.http1_1)
+            try curl.setVerifyPeer(false)
+            try curl.setVerifyHost(false)
+            try curl.setCAFile("/etc/ssl/certs/ca-certificates.crt")
+            try curl.setLowSpeedLimit(bytesPerSecond: 1, seconds: 30)
+            try curl.setUserAgent("before-reset")
+            try curl.setFollowRedirects(true)
+            try curl.reset()
+            // After reset: no redirects followed, no user agent, the URL is set anew.
+            try curl.setTimeouts(connectMilliseconds: 5_000, totalMilliseconds: 30_000)
+            try curl.setURL(server.base + "/redirect")
+            #expect(try fetch(curl).0.statusCode == 307)
+            try curl.setURL(server.base + "/echo-headers")
+            #expect(!(try fetch(curl).1.contains("before-reset")))
+        }
     }
 }
