@@ -40,6 +40,7 @@ struct RegistryFlags: ParsableArguments {
         if verbose {
             options.logger = { line in FileHandle.standardError.write(Data("sifter: \(line)\n".utf8)) }
         }
+        options.warningHandler = { text in FileHandle.standardError.write(Data("sifter: warning: \(text)\n".utf8)) }
         return try RegistryClient(options: options)
     }
 
