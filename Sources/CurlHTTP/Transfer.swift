@@ -13,6 +13,8 @@ final class TransferContext {
     var headersComplete = false
     /// The first error thrown by a Swift closure; rethrown as-is by `perform`.
     var error: (any Error)?
+    /// `CurlEasy.setAbortCheck`'s check.
+    var abortCheck: (() -> Bool)?
 
     init(
         sink: @escaping (UnsafeRawBufferPointer) throws -> Void,
@@ -67,4 +69,9 @@ let curlReadCallback: curl_read_callback = { buffer, size, count, userdata in
         context.error = error
         return sifter_curl_readfunc_abort()
     }
+}
+
+let curlProgressCallback: curl_xferinfo_callback = { userdata, _, _, _, _ in
+    guard let context = TransferContext.from(userdata), let check = context.abortCheck else { return 0 }
+    return check() ? 1 : 0
 }

@@ -3,7 +3,7 @@ import OCISpec
 
 /// Blobs downloading in the background (`RegistryClient.startBlobs`), each readable while it
 /// arrives. The first failure stops the others; `wait()` throws it.
-public final class BlobDownloads: @unchecked Sendable {
+public final class BlobDownloads: Sendable {
     let group = DispatchGroup()
     private let arrivals: [Digest: BlobArrival]
     private let failure = Locked<DistributionError?>(nil)

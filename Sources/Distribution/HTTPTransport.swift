@@ -14,6 +14,8 @@ struct HTTPExchange {
     var rangeStart: Int64?
     /// Seconds the whole exchange may take; nil: no limit besides the stall detector.
     var timeout: Double?
+    /// When it fires, the exchange is abandoned (within about a second, even when stalled).
+    var cancellation: Cancellation?
 }
 
 /// What came back: the status and headers of the final response (the body went to the sink).
@@ -68,6 +70,7 @@ final class CurlTransport: HTTPTransport {
         // curl takes 0 as "no limit": a deadline already used up must still be a limit.
         let total = exchange.timeout.map { max(1, Int(($0 * 1000).rounded(.up))) }
         try easy.setTimeouts(connectMilliseconds: connectMilliseconds, totalMilliseconds: total)
+        easy.setAbortCheck(exchange.cancellation.map { cancellation in { cancellation.isCancelled } })
         switch exchange.body {
         case nil:
             easy.clearRequestBody()

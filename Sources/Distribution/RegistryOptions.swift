@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// How a `RegistryClient` connects, authenticates and retries.
 public struct RegistryOptions: Sendable {
@@ -114,18 +115,15 @@ public struct RegistryOptions: Sendable {
     }
 }
 
-/// A value behind a lock, for state the download threads share.
-final class Locked<Value>: @unchecked Sendable {
-    // @unchecked: every access to `value` goes through `lock`.
-    private var value: Value
-    private let lock = NSLock()
+/// A value behind a lock, for state the download threads share: a class around `Mutex`, so
+/// that closures and threads can share it by reference.
+final class Locked<Value>: Sendable {
+    private let mutex: Mutex<Value>
 
-    init(_ value: Value) { self.value = value }
+    init(_ value: sending Value) { mutex = Mutex(value) }
 
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
+    func withLock<T, E: Error>(_ body: (inout sending Value) throws(E) -> sending T) throws(E) -> T {
+        try mutex.withLock(body)
     }
 }
 

@@ -50,12 +50,17 @@ final class Session {
             var headers = request.headers
             if let authorization { headers.append(CurlHeader(name: "Authorization", value: authorization)) }
             let exchange = HTTPExchange(method: method, url: url, headers: headers, body: body,
-                                        rangeStart: request.rangeStart, timeout: timeout)
+                                        rangeStart: request.rangeStart, timeout: timeout, cancellation: cancellation)
             let answer: HTTPAnswer
             do {
                 target.begin()
                 answer = try transport.exchange(exchange, sink: target.write)
             } catch let error as CurlError {
+                if cancellation?.isCancelled == true {
+                    // A resumable download keeps its bytes for the next run.
+                    if !resumable { try? target.rollback() }
+                    throw .cancelled
+                }
                 // curl's whole-transfer limit is what is left of the deadline: when it fires,
                 // the deadline is what to report, not a timeout to retry.
                 if let deadline, Self.isTimeout(error), Monotonic.now + 0.1 >= deadline {

@@ -178,6 +178,30 @@ private func timedCurl() throws -> CurlEasy {
         }
     }
 
+    /// A stalled transfer (headers sent, the body never) ends when the abort check says so,
+    /// not when a timeout fires; the handle works normally afterwards without the check.
+    @Test func anAbortCheckEndsAStalledTransfer() throws {
+        try withServer { server in
+            let curl = try timedCurl()
+            try curl.setURL(server.base + "/slow")
+            var calls = 0
+            curl.setAbortCheck {
+                calls += 1
+                return calls >= 2
+            }
+            #expect {
+                _ = try fetch(curl)
+            } throws: { error in
+                guard case let CurlError.transfer(code, _, _, _) = error else { return false }
+                return code == 42  // CURLE_ABORTED_BY_CALLBACK
+            }
+            #expect(calls >= 2)
+            curl.setAbortCheck(nil)
+            try curl.setURL(server.base + "/hello")
+            #expect(try fetch(curl).0.statusCode == 200)
+        }
+    }
+
     /// The option setters change what the handle does, and `reset` undoes them.
     @Test func timeoutsAndOptionsTakeEffectUntilReset() throws {
         try withServer { server in
