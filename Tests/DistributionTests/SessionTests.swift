@@ -163,7 +163,8 @@ struct SessionTests {
         #expect(tokenRequests.first?.url.contains("scope=repository%3Ateam%2Fapp%3Apull") == true)
         #expect(web.sent(to: Self.registry).map(\.authorization) == [nil, "Bearer tok-123456"])
 
-        // The registry refuses the token: one fresh token, one more try, then the 401 is reported.
+        // The registry refuses the token: a fresh one is asked for, and since it is the same one,
+        // the 401 is reported after a single registry request (no loop).
         granted.withLock { $0 = false }
         let before = web.sent.count
         #expect {
