@@ -33,6 +33,7 @@ public final class CurlEasy {
     private var url = ""
     private var method = HTTPMethod.get
     private var body: (size: Int64, source: (UnsafeMutableRawBufferPointer) throws -> Int)?
+    private var abortCheck: (() -> Bool)?
     private var performing = false
 
     /// Creates a handle with safe defaults: no redirects, http/https only,
@@ -64,6 +65,7 @@ public final class CurlEasy {
         url = ""
         method = .get
         body = nil
+        abortCheck = nil
         try applyDefaults()
     }
 
@@ -152,6 +154,13 @@ public final class CurlEasy {
         try setLong(CURLOPT_LOW_SPEED_TIME, seconds, "CURLOPT_LOW_SPEED_TIME")
     }
 
+    /// A check curl calls about once a second during a transfer, idle or not; returning true
+    /// aborts it (`CURLE_ABORTED_BY_CALLBACK`, 42). For stopping a stalled transfer when its
+    /// work was cancelled, without waiting for the stall detector. `nil` removes it.
+    public func setAbortCheck(_ check: (() -> Bool)?) {
+        abortCheck = check
+    }
+
     /// A PEM bundle of trusted CAs; `nil` restores the system default.
     public func setCAFile(_ path: String?) throws {
         try setString(CURLOPT_CAINFO, path, "CURLOPT_CAINFO")
@@ -209,6 +218,7 @@ public final class CurlEasy {
 
         return try withoutActuallyEscaping(sink) { sink in
             let context = TransferContext(sink: sink, source: body?.source)
+            context.abortCheck = abortCheck
             let pointer = Unmanaged.passUnretained(context).toOpaque()
             defer { detachCallbacks() }
             try setCallback(CURLOPT_WRITEDATA, CURLOPT_WRITEFUNCTION, pointer) {
@@ -220,9 +230,13 @@ public final class CurlEasy {
             try setCallback(CURLOPT_READDATA, CURLOPT_READFUNCTION, pointer) {
                 sifter_curl_setopt_read_cb(handle, CURLOPT_READFUNCTION, curlReadCallback)
             }
+            try setCallback(CURLOPT_XFERINFODATA, CURLOPT_XFERINFOFUNCTION, pointer) {
+                sifter_curl_setopt_xferinfo_cb(handle, CURLOPT_XFERINFOFUNCTION, curlProgressCallback)
+            }
+            try setLong(CURLOPT_NOPROGRESS, abortCheck == nil ? 1 : 0, "CURLOPT_NOPROGRESS")
             let code = withExtendedLifetime(context) { curl_easy_perform(handle) }
             if let error = context.error { throw error }
-            guard code == CURLE_OK else { throw transferError(code) }
+            guard code == CURLE_OK else { throw transferError(code, headersComplete: context.headersComplete) }
             return CurlResponse(
                 statusCode: infoLong(CURLINFO_RESPONSE_CODE),
                 headers: context.headers.headers,
@@ -276,9 +290,23 @@ public final class CurlEasy {
         }
     }
 
-    private func transferError(_ code: CURLcode) -> CurlError {
+    /// CURLE_TOO_LARGE, which libcurl before 8.6 does not define.
+    private static let tooLarge: UInt32 = 100
+    /// libcurl's own limit for one header line (`CURL_MAX_HTTP_HEADER` in curl.h).
+    public static let maxHeaderLine = 100 * 1024
+
+    private func transferError(_ code: CURLcode, headersComplete: Bool) -> CurlError {
         let redacted = URLRedaction.redact(url)
         var detail = String(cString: errorBuffer)
+        // libcurl 7.x fails a header line above its limit with "Out of memory", and all the
+        // headers above its total limit with a receive error; neither says what happened.
+        if code == CURLE_OUT_OF_MEMORY, !headersComplete {
+            return .headerTooLarge(url: redacted, limit: Self.maxHeaderLine, code: code.rawValue)
+        }
+        if code.rawValue == Self.tooLarge || (code == CURLE_RECV_ERROR && detail.hasPrefix("Too large response headers")) {
+            let limit = detail.split(separator: ">").last.flatMap { Int(String($0).trimmingSpaces()) }
+            return .headerTooLarge(url: redacted, limit: limit ?? Self.maxHeaderLine, code: code.rawValue)
+        }
         // curl's own text may quote the URL; never let credentials through.
         if !url.isEmpty, redacted != url { detail = detail.replacingAll(url, with: redacted) }
         return .transfer(code: code.rawValue, message: CurlError.strerror(code), detail: detail, url: redacted)
@@ -288,6 +316,8 @@ public final class CurlEasy {
         _ = sifter_curl_setopt_ptr(handle, CURLOPT_WRITEDATA, nil)
         _ = sifter_curl_setopt_ptr(handle, CURLOPT_HEADERDATA, nil)
         _ = sifter_curl_setopt_ptr(handle, CURLOPT_READDATA, nil)
+        _ = sifter_curl_setopt_ptr(handle, CURLOPT_XFERINFODATA, nil)
+        _ = sifter_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 1)
     }
 
     // MARK: Typed option plumbing

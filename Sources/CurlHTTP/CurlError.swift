@@ -16,6 +16,10 @@ public enum CurlError: Error, Sendable, Equatable, CustomStringConvertible {
     case uploadSourceOverflow(returned: Int, capacity: Int)
     /// `perform` was called on a handle that is already performing.
     case reentrantPerform
+    /// The server's response header was larger than libcurl accepts: one header line above
+    /// `CURL_MAX_HTTP_HEADER` (libcurl 7.x reports it as `CURLE_OUT_OF_MEMORY`), all headers
+    /// together above its total limit, or `CURLE_TOO_LARGE` (libcurl 8.6 and later).
+    case headerTooLarge(url: String, limit: Int, code: UInt32)
 
     public var description: String {
         switch self {
@@ -32,6 +36,8 @@ public enum CurlError: Error, Sendable, Equatable, CustomStringConvertible {
             return "upload source returned \(returned) bytes for a \(capacity)-byte buffer"
         case .reentrantPerform:
             return "perform called while the same handle was already performing"
+        case let .headerTooLarge(url, limit, code):
+            return "response from \(url) has a header larger than curl's limit (\(limit) bytes) [CURLcode \(code)]"
         }
     }
 

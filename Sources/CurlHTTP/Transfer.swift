@@ -8,8 +8,13 @@ final class TransferContext {
     let source: ((UnsafeMutableRawBufferPointer) throws -> Int)?
     var headers = HeaderAccumulator()
     var bodyBytes: Int64 = 0
+    /// The blank line ending the current response's header block has arrived (a header curl
+    /// refuses as too large never reaches the callback, so this stays false).
+    var headersComplete = false
     /// The first error thrown by a Swift closure; rethrown as-is by `perform`.
     var error: (any Error)?
+    /// `CurlEasy.setAbortCheck`'s check.
+    var abortCheck: (() -> Bool)?
 
     init(
         sink: @escaping (UnsafeRawBufferPointer) throws -> Void,
@@ -40,7 +45,13 @@ let curlWriteCallback: curl_write_callback = { data, size, count, userdata in
 let curlHeaderCallback: curl_write_callback = { data, size, count, userdata in
     guard let context = TransferContext.from(userdata) else { return 0 }
     let total = size * count
-    context.headers.consume(UnsafeRawBufferPointer(start: data, count: total))
+    let line = UnsafeRawBufferPointer(start: data, count: total)
+    context.headers.consume(line)
+    if line.starts(with: Array("HTTP/".utf8)) {
+        context.headersComplete = false
+    } else if line.allSatisfy({ $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }) {
+        context.headersComplete = true
+    }
     return total
 }
 
@@ -58,4 +69,9 @@ let curlReadCallback: curl_read_callback = { buffer, size, count, userdata in
         context.error = error
         return sifter_curl_readfunc_abort()
     }
+}
+
+let curlProgressCallback: curl_xferinfo_callback = { userdata, _, _, _, _ in
+    guard let context = TransferContext.from(userdata), let check = context.abortCheck else { return 0 }
+    return check() ? 1 : 0
 }

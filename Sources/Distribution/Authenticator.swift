@@ -21,11 +21,13 @@ final class Authenticator: Sendable {
     private let resolver: CredentialResolver
     private let scrubber: SecretScrubber
     private let allowPlainHTTPCredentials: Bool
+    private let plainHTTPRealms: Set<String>
 
-    init(resolver: CredentialResolver, scrubber: SecretScrubber, allowPlainHTTPCredentials: Bool) {
+    init(resolver: CredentialResolver, scrubber: SecretScrubber, allowPlainHTTPCredentials: Bool, plainHTTPRealms: Set<String> = []) {
         self.resolver = resolver
         self.scrubber = scrubber
         self.allowPlainHTTPCredentials = allowPlainHTTPCredentials
+        self.plainHTTPRealms = plainHTTPRealms
     }
 
     /// The Authorization value for a request, when the registry is known to want one.
@@ -88,16 +90,15 @@ final class Authenticator: Sendable {
             throw .authentication(registry: request.registry, reason: "challenge realm is not an http(s) URL")
         }
         let credential = try credential(for: request)
-        if credential != nil, realm.hasPrefix("http://"), !allowPlainHTTPCredentials {
-            throw .authentication(registry: request.registry, reason: "refusing to send credentials to a plain-http token realm \(URLRedaction.redact(realm))")
-        }
+        if credential != nil { try checkPlainHTTP(realm: realm, for: request) }
         var token: Request
         if let identity = credential?.identityToken {
             // OAuth2 refresh-token grant (docker config `identitytoken`): one space-joined scope.
             var form = "grant_type=refresh_token&client_id=sifter&refresh_token=" + URLs.encode(identity)
             if let service { form += "&service=" + URLs.encode(service) }
             if !scopes.isEmpty { form += "&scope=" + URLs.encode(scopes.map(\.text).joined(separator: " ")) }
-            token = Request(method: .post, url: realm, operation: "token request", registry: request.registry)
+            token = Request(method: .post, url: realm, registryOrigin: request.registryOrigin, operation: "token request",
+                            registry: request.registry)
             token.headers = [CurlHeader(name: "Content-Type", value: "application/x-www-form-urlencoded")]
             token.body = .bytes(Array(form.utf8))
         } else {
@@ -105,7 +106,8 @@ final class Authenticator: Sendable {
             if let service { url = URLs.appendingQuery(url, "service", service) }
             // One `scope` parameter per scope, as the token spec says.
             for scope in scopes { url = URLs.appendingQuery(url, "scope", scope.text) }
-            token = Request(method: .get, url: url, operation: "token request", registry: request.registry)
+            token = Request(method: .get, url: url, registryOrigin: request.registryOrigin, operation: "token request",
+                            registry: request.registry)
             if let credential {
                 let basic = Data("\(credential.username):\(credential.password)".utf8).base64EncodedString()
                 token.headers = [CurlHeader(name: "Authorization", value: "Basic " + basic)]
@@ -149,6 +151,29 @@ final class Authenticator: Sendable {
         // 10 s early so a token does not expire between check and use.
         let lifetime = max(answer.expires_in ?? 60, 60)
         return Token(value: value, expires: Date().addingTimeInterval(Double(lifetime - 10)))
+    }
+
+    /// Credentials go to a token service over https wherever the registry's challenge points
+    /// (Docker Hub's is auth.docker.io). Over plain http — only with `--plain-http` — they go
+    /// only to the registry's own origin, a loopback address (a test or local registry), or a
+    /// service named in `plainHTTPRealms`; anything else is refused before any connection.
+    private func checkPlainHTTP(realm: String, for request: Request) throws(DistributionError) {
+        guard realm.lowercased().hasPrefix("http://") else { return }
+        let shown = URLRedaction.redact(realm)
+        guard allowPlainHTTPCredentials else {
+            throw .authentication(registry: request.registry, reason: "refusing to send credentials to the plain-http token service \(shown)")
+        }
+        let host = URLs.host(of: realm) ?? ""
+        let authority = URLs.authority(of: realm) ?? ""
+        if URLs.origin(of: realm) == request.registryOrigin || URLs.isLoopback(host: host)
+            || plainHTTPRealms.contains(authority) || plainHTTPRealms.contains(host)
+        {
+            return
+        }
+        throw .authentication(
+            registry: request.registry,
+            reason: "refusing to send credentials over plain http to the token service \(shown): it is neither the registry "
+                + "nor a loopback address (use https, or allow it with SIFTER_PLAIN_HTTP_REALMS=\(authority))")
     }
 
     private func scrubbed(_ errors: [RegistryErrorEntry]) -> [RegistryErrorEntry] {

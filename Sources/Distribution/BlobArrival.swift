@@ -1,14 +1,21 @@
 import Foundation
 import OCISpec
 
-/// One blob of a `BlobDownloads` batch, readable while it downloads.
+/// One blob of a `BlobDownloads` batch, readable while it downloads (or, for a blob found in
+/// the cache, while its digest is checked).
 ///
-/// The downloader publishes how far the partial file is written; a reader reads only that
-/// far. A resumed download can still truncate what it wrote (a body that turned out to be an
-/// error page, a server that ignored Range, resumed bytes that did not verify). Readers are
-/// never told to stop then: the arrival remembers whether anything a reader may have read was
-/// cut away, and `confirm()` says so, for the caller to read the verified blob again.
+/// The downloader publishes how far the partial file is written (or hashed); a reader reads
+/// only that far. A resumed download can still truncate what it wrote (a body that turned out
+/// to be an error page, a server that ignored Range, resumed bytes that did not verify), and a
+/// cached blob that fails its check is replaced by a download. Readers are never told to stop
+/// then: the arrival remembers whether anything a reader may have read was cut away or came
+/// from a replaced file, and `confirm()` says so, for the caller to read the verified blob again.
+///
+/// The file being written is reached through the arrival's own duplicate of its descriptor,
+/// made and closed under the lock: a reader's duplicate can never hit a descriptor number the
+/// writer already closed (and the process reused).
 public final class BlobArrival: @unchecked Sendable {
+    // @unchecked: every mutable field is read and written under `condition`.
     public let digest: Digest
     public let size: Int64
     /// Where the verified blob lives once complete.
@@ -16,6 +23,7 @@ public final class BlobArrival: @unchecked Sendable {
 
     private enum State {
         case queued
+        /// `fd` is the arrival's own duplicate, closed when the state moves on.
         case writing(fd: Int32)
         case verified
         case failed(DistributionError)
@@ -27,9 +35,11 @@ public final class BlobArrival: @unchecked Sendable {
     /// The furthest any reader was allowed to read.
     private var handedOut: Int64 = 0
     private var overwritten = false
-    /// This run wrote the blob (rather than finding it in the cache).
+    /// This run checked the blob's digest (downloading it, or re-hashing the cached copy).
     private var downloadedHere = false
     private var openedWhileWriting = false
+    /// A reader holds a descriptor of the file being written now (a later `begin` replaces it).
+    private var readerHoldsCurrentFile = false
 
     /// A reader opened the blob before its download ended.
     var wasReadWhileWriting: Bool {
@@ -42,6 +52,10 @@ public final class BlobArrival: @unchecked Sendable {
         self.digest = digest
         self.size = size
         self.path = path
+    }
+
+    deinit {
+        if case let .writing(fd) = state { close(fd) }
     }
 
     // MARK: Reading
@@ -60,6 +74,7 @@ public final class BlobArrival: @unchecked Sendable {
             let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
             guard copy >= 0 else { throw .io(operation: "dup", path: path, errno: errno) }
             openedWhileWriting = true
+            readerHoldsCurrentFile = true
             return (copy, true)
         case .verified:
             let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -120,11 +135,17 @@ public final class BlobArrival: @unchecked Sendable {
 
     // MARK: Writing (the download thread)
 
-    func begin(fd: Int32, offset: Int64) {
+    /// Writing (or checking) starts on `fd`, of which `offset` bytes are already there. A
+    /// second `begin` means another file: whatever a reader got from the first is void.
+    func begin(fd: Int32, offset: Int64) throws(DistributionError) {
+        let own = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard own >= 0 else { throw .io(operation: "dup", path: path, errno: errno) }
         update {
-            state = .writing(fd: fd)
+            closeOwnDescriptor()
+            state = .writing(fd: own)
             downloadedHere = true
-            truncate(to: offset)
+            if handedOut > 0 || readerHoldsCurrentFile { overwritten = true }
+            readerHoldsCurrentFile = false
             published = offset
         }
     }
@@ -140,6 +161,7 @@ public final class BlobArrival: @unchecked Sendable {
     /// The blob is complete, verified and in place.
     func verified() {
         update {
+            closeOwnDescriptor()
             state = .verified
             published = size
         }
@@ -148,7 +170,16 @@ public final class BlobArrival: @unchecked Sendable {
     func failed(_ error: DistributionError) {
         update {
             if case .verified = state { return }
+            closeOwnDescriptor()
             state = .failed(error)
+        }
+    }
+
+    /// Under the lock.
+    private func closeOwnDescriptor() {
+        if case let .writing(fd) = state {
+            close(fd)
+            state = .queued
         }
     }
 

@@ -89,45 +89,72 @@ public final class BlobCache: Sendable {
                 if n == 0 { break }
                 try writer.append(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             }
-        }
+        }.path
+    }
+
+    /// Removes a cached blob that failed its check, if the file is still the one that was
+    /// checked (`device`, `inode`): another run may have put a good copy there meanwhile.
+    func discard(_ digest: Digest, device: UInt64, inode: UInt64) throws(DistributionError) {
+        let lock = try IngestLock(path: root + "/ingest/" + digest.hex + ".lock")
+        defer { lock.release() }
+        var info = stat()
+        let path = blobPath(for: digest)
+        guard stat(path, &info) == 0, UInt64(info.st_dev) == device, UInt64(info.st_ino) == inode else { return }
+        guard unlink(path) == 0 || errno == ENOENT else { throw .io(operation: "unlink", path: path, errno: errno) }
     }
 
     /// Writes a blob through `body` under the per-blob lock and moves it into place once its
     /// size (when known) and digest check out (mismatches are thrown with empty registry and
     /// repository, for the caller to fill in). If the blob is already there (perhaps written by
-    /// another process while we waited for the lock), `body` is not called.
+    /// another process while we waited for the lock), `body` is not called and `wrote` is false:
+    /// the caller decides whether to trust it.
     /// `arrival`, when given, learns of every byte written and of the blob's verification.
+    /// A write the file system refuses for lack of space removes the partial file: it would
+    /// only hold the space the next run needs.
     func ingest(_ digest: Digest, expectedSize: Int64?, arrival: BlobArrival? = nil,
-                _ body: (BlobWriter) throws(DistributionError) -> Void) throws(DistributionError) -> String
+                _ body: (BlobWriter) throws(DistributionError) -> Void) throws(DistributionError) -> (path: String, wrote: Bool)
     {
         let final = blobPath(for: digest)
-        if path(for: digest) != nil { arrival?.verified(); return final }
+        if path(for: digest) != nil { return (final, false) }
         let lock = try IngestLock(path: root + "/ingest/" + digest.hex + ".lock")
         defer { lock.release() }
-        if path(for: digest) != nil { arrival?.verified(); return final }
+        if path(for: digest) != nil { return (final, false) }
 
         let partial = root + "/ingest/" + digest.hex + ".partial"
         let fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(operation: "open", path: partial, errno: errno) }
         defer { close(fd) }
-        let writer = try BlobWriter(fd: fd, path: partial, expectedSize: expectedSize)
-        writer.arrival = arrival
-        arrival?.begin(fd: fd, offset: writer.offset)
-        try body(writer)
-        if let expectedSize, writer.offset != expectedSize {
-            throw .sizeMismatch(registry: "", repository: "", digest: digest, expected: expectedSize, actual: writer.offset)
+        do throws(DistributionError) {
+            let writer = try BlobWriter(fd: fd, path: partial, expectedSize: expectedSize)
+            writer.arrival = arrival
+            try arrival?.begin(fd: fd, offset: writer.offset)
+            try body(writer)
+            if let expectedSize, writer.offset != expectedSize {
+                throw DistributionError.sizeMismatch(registry: "", repository: "", digest: digest, expected: expectedSize, actual: writer.offset)
+            }
+            let actual = writer.digest
+            guard actual.hex == digest.hex else {
+                try writer.reset()
+                throw DistributionError.digestMismatch(registry: "", repository: "", what: "blob", expected: digest,
+                                                       actual: (try? Digest(sha256Hex: actual.hex)) ?? digest)
+            }
+            // Data before name: after a crash the blob is either complete or absent.
+            guard fsync(fd) == 0 else { throw DistributionError.io(operation: "fsync", path: partial, errno: errno) }
+            guard rename(partial, final) == 0 else { throw DistributionError.io(operation: "rename", path: final, errno: errno) }
+        } catch let .io(operation, path, code) where Self.isOutOfSpace(code) {
+            // Under the lock, so no other run is appending to it.
+            _ = ftruncate(fd, 0)
+            unlink(partial)
+            throw .cache(path: root, reason: "\(operation) \(path) failed: \(String(cString: strerror(code))); the partial download of "
+                + "blob \(digest) was removed (free space, or choose another cache with --cache-dir or SIFTER_CACHE_DIR)")
         }
-        let actual = writer.digest
-        guard actual.hex == digest.hex else {
-            try writer.reset()
-            throw .digestMismatch(registry: "", repository: "", what: "blob", expected: digest,
-                                  actual: (try? Digest(sha256Hex: actual.hex)) ?? digest)
-        }
-        // Data before name: after a crash the blob is either complete or absent.
-        guard fsync(fd) == 0 else { throw .io(operation: "fsync", path: partial, errno: errno) }
-        guard rename(partial, final) == 0 else { throw .io(operation: "rename", path: final, errno: errno) }
         arrival?.verified()
-        return final
+        return (final, true)
+    }
+
+    /// Errors that mean the file system has no room for the blob.
+    static func isOutOfSpace(_ code: Int32) -> Bool {
+        code == ENOSPC || code == EDQUOT || code == EFBIG
     }
 }
 

@@ -3,11 +3,12 @@ import OCISpec
 
 /// Blobs downloading in the background (`RegistryClient.startBlobs`), each readable while it
 /// arrives. The first failure stops the others; `wait()` throws it.
-public final class BlobDownloads: @unchecked Sendable {
+public final class BlobDownloads: Sendable {
     let group = DispatchGroup()
     private let arrivals: [Digest: BlobArrival]
     private let failure = Locked<DistributionError?>(nil)
-    private let stopped = Locked(false)
+    /// Fired by `cancel()` and by the first failure: stops transfers and ends retry waits.
+    let cancellation = Cancellation()
     private let started = DispatchTime.now()
     private let finished = Locked<DispatchTime?>(nil)
 
@@ -24,12 +25,12 @@ public final class BlobDownloads: @unchecked Sendable {
     public var readWhileDownloading: Int { arrivals.values.filter(\.wasReadWhileWriting).count }
 
     /// True once a download failed or `cancel()` was called: no new blob is started.
-    var isStopped: Bool { stopped.withLock { $0 } || failure.withLock { $0 != nil } }
+    var isStopped: Bool { cancellation.isCancelled }
 
-    /// Stops starting new blobs and interrupts the ones under way (their partial files stay
-    /// for a later run to resume).
+    /// Stops starting new blobs and interrupts the ones under way, waits for a retry
+    /// included (their partial files stay for a later run to resume).
     public func cancel() {
-        stopped.withLock { $0 = true }
+        cancellation.cancel()
     }
 
     /// Waits for every download; throws the first failure (not the cancellations it caused).
@@ -65,5 +66,6 @@ public final class BlobDownloads: @unchecked Sendable {
                 current = error
             }
         }
+        cancellation.cancel()
     }
 }

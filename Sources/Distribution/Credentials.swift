@@ -42,6 +42,8 @@ public enum CredentialSource: Sendable {
 struct CredentialResolver: Sendable {
     let sources: [CredentialSource]
     let environment: [String: String]
+    /// Seconds a credential helper may take (`RegistryOptions.credentialHelperTimeout`).
+    var helperTimeout: Double = 30
 
     /// `registry` is the host as in the reference (`docker.io`, `ghcr.io`, `127.0.0.1:5000`).
     func credential(for registry: String, repository: String?) throws(DistributionError) -> (Credential, source: String)? {
@@ -58,7 +60,8 @@ struct CredentialResolver: Sendable {
                 for path in paths ?? DockerConfig.searchPaths(environment: environment) {
                     guard FileManager.default.fileExists(atPath: path) else { continue }
                     let config = try DockerConfig.load(path: path)
-                    if let found = try config.credential(for: registry, repository: repository, environment: environment) {
+                    if let found = try config.credential(for: registry, repository: repository, environment: environment,
+                                                             helperTimeout: helperTimeout) {
                         return (found, path)
                     }
                 }

@@ -37,8 +37,14 @@ public enum DistributionError: Error, Sendable, CustomStringConvertible {
     case credentials(source: String, reason: String)
     /// The network failed, after all retries.
     case transport(registry: String, attempts: Int, underlying: CurlError)
-    /// Retryable statuses (429, 5xx) kept coming until the attempts ran out.
-    case retriesExhausted(registry: String, repository: String?, operation: String, attempts: Int, lastStatus: Int)
+    /// Retryable statuses (429, 5xx) or connection failures kept coming until the attempts ran
+    /// out; `last` is what the last attempt got.
+    case retriesExhausted(registry: String, repository: String?, operation: String, attempts: Int, last: LastFailure)
+    /// A small request (manifest, config, token, tag list, upload bookkeeping) did not complete
+    /// within `RegistryOptions.requestTimeout`, retries included.
+    case deadlineExceeded(registry: String, repository: String?, operation: String, seconds: Double)
+    /// A cached blob did not match its descriptor and was removed, and fetching it again failed.
+    indirect case damagedCacheBlob(path: String, problem: String, refetch: DistributionError)
     /// A file system operation on the cache or an upload source failed.
     case io(operation: String, path: String, errno: Int32)
     /// The blob cache is in a state it cannot use.
@@ -80,8 +86,13 @@ public enum DistributionError: Error, Sendable, CustomStringConvertible {
             return "credentials from \(source): \(reason)"
         case let .transport(registry, attempts, underlying):
             return "\(registry): \(underlying) (after \(attempts) attempt\(attempts == 1 ? "" : "s"))"
-        case let .retriesExhausted(registry, repository, operation, attempts, lastStatus):
-            return "\(Self.place(registry, repository)): \(operation) still failing with HTTP \(lastStatus) after \(attempts) attempts"
+        case let .retriesExhausted(registry, repository, operation, attempts, last):
+            return "\(Self.place(registry, repository)): \(operation) still failing after \(attempts) attempts; the last one got \(last)"
+        case let .deadlineExceeded(registry, repository, operation, seconds):
+            return "\(Self.place(registry, repository)): \(operation) did not complete within its deadline of \(Self.duration(seconds))"
+                + " (SIFTER_REQUEST_TIMEOUT sets it; blob transfers have none and stop only when stalled)"
+        case let .damagedCacheBlob(path, problem, refetch):
+            return "blob cache \(path): the cached blob \(problem), so it was removed, but fetching it again failed: \(refetch)"
         case let .io(operation, path, code):
             return "\(operation) \(path) failed: \(String(cString: strerror(code))) (errno \(code))"
         case let .cache(path, reason):
@@ -93,12 +104,32 @@ public enum DistributionError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    static func duration(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? "\(Int(seconds)) s" : String(format: "%.1f s", seconds)
+    }
+
     private static func place(_ registry: String, _ repository: String?) -> String {
         repository.map { "\(registry)/\($0)" } ?? registry
     }
 
     private static func render(_ errors: [RegistryErrorEntry]) -> String {
         errors.isEmpty ? "" : ": " + errors.map(\.description).joined(separator: "; ")
+    }
+}
+
+/// What the last attempt of a retried request got: an HTTP status (with the registry's error
+/// entries) or a connection failure, never a made-up status.
+public enum LastFailure: Sendable, CustomStringConvertible {
+    case status(Int, errors: [RegistryErrorEntry])
+    case transport(CurlError)
+
+    public var description: String {
+        switch self {
+        case let .status(status, errors):
+            return "HTTP \(status)" + (errors.isEmpty ? "" : ": " + errors.map(\.description).joined(separator: "; "))
+        case let .transport(error):
+            return "no answer: \(error)"
+        }
     }
 }
 

@@ -87,16 +87,19 @@ public struct DockerConfig: Sendable {
     }
 
     /// Credentials for `registry` (as in a reference). Helpers run as
-    /// `docker-credential-NAME get`, found on `PATH` of `environment`.
-    public func credential(for registry: String, repository: String?, environment: [String: String]) throws(DistributionError)
-        -> Credential?
+    /// `docker-credential-NAME get`, found on `PATH` of `environment`; one that has not
+    /// answered after `helperTimeout` seconds is killed with its process group.
+    public func credential(for registry: String, repository: String?, environment: [String: String],
+                           helperTimeout: Double = 30) throws(DistributionError) -> Credential?
     {
         let host = Self.normaliseKey(registry)
         if let helper = credHelpers.first(where: { Self.normaliseKey($0.key) == host })?.value {
-            return try CredentialHelper(name: helper, environment: environment).get(serverURL: Self.serverURL(for: registry))
+            return try CredentialHelper(name: helper, environment: environment, timeout: helperTimeout)
+                .get(serverURL: Self.serverURL(for: registry))
         }
         if let store = credsStore,
-            let found = try CredentialHelper(name: store, environment: environment).get(serverURL: Self.serverURL(for: registry))
+            let found = try CredentialHelper(name: store, environment: environment, timeout: helperTimeout)
+                .get(serverURL: Self.serverURL(for: registry))
         {
             return found
         }

@@ -30,7 +30,7 @@ extension RegistryClient {
             return true
         case 202:
             // Not mounted, but an upload session was opened: close it, the caller uploads anew.
-            if let location = response.header("Location"), let url = URLs.resolve(location, against: response.url) {
+            if let url = try? uploadLocation(response, ref, session: session) {
                 cancelUpload(url, ref: ref, session: session)
             }
             return false
@@ -73,7 +73,7 @@ extension RegistryClient {
             switch error {
             case let .notFound(_, _, what) where what != "upload session":
                 throw error
-            case .unauthorized, .denied, .io, .cancelled, .invalidOption, .credentials, .authentication:
+            case .unauthorized, .denied, .io, .cancelled, .invalidOption, .credentials, .authentication, .deadlineExceeded:
                 throw error
             default:
                 session.log("upload of blob \(digest.short) failed (\(error)); starting a new upload session")
@@ -87,7 +87,7 @@ extension RegistryClient {
         start.body = .bytes([])
         let opened = try session.send(start, into: BufferTarget(limit: 64 << 10))
         try expect(opened, [202], start, notFound: "repository")
-        var location = try uploadLocation(opened, ref)
+        var location = try uploadLocation(opened, ref, session: session)
         do {
             if size > options.monolithicUploadLimit {
                 let minimum = opened.header("OCI-Chunk-Min-Length").flatMap { Int64($0) } ?? 0
@@ -111,17 +111,16 @@ extension RegistryClient {
         var failures = 0
         while offset < size {
             let length = min(chunk, size - offset)
-            var req = Request(method: .patch, url: location, operation: "upload chunk of blob \(digest.short)",
-                              registry: ref.registry, repository: ref.repository)
-            req.scopes = [Scope(repository: ref.repository, actions: Self.push)]
+            var req = request(.patch, ref, url: location, operation: "upload chunk of blob \(digest.short)", actions: Self.push)
             req.headers = [CurlHeader(name: "Content-Type", value: "application/octet-stream"),
                            CurlHeader(name: "Content-Range", value: "\(offset)-\(offset + length - 1)")]
             req.body = .file(path: file, offset: offset, length: length)
             req.followRedirects = false
+            let last: LastFailure
             do {
                 let response = try session.send(req, into: BufferTarget(limit: 64 << 10), resumable: true)
                 if response.status == 202 {
-                    location = try uploadLocation(response, ref)
+                    location = try uploadLocation(response, ref, session: session)
                     // The server's Range says what it has; trust it over our arithmetic.
                     offset = response.header("Range").flatMap(Self.rangeEnd).map { $0 + 1 } ?? offset + length
                     continue
@@ -130,13 +129,15 @@ extension RegistryClient {
                     try expect(response, [202], req, notFound: "upload session")
                     continue
                 }
+                last = .status(response.status, errors: scrubbed(response.errors))
             } catch let .transport(_, _, underlying) where Session.isRetryable(underlying) {
                 session.log("upload of \(digest.short): \(underlying) at byte \(offset); asking the registry where to resume")
+                last = .transport(underlying)
             }
             failures += 1
             guard failures < options.maxAttempts else {
                 throw .retriesExhausted(registry: ref.registry, repository: ref.repository, operation: "chunked upload of blob \(digest.short)",
-                                        attempts: failures, lastStatus: 0)
+                                        attempts: failures, last: last)
             }
             (location, offset) = try uploadStatus(ref, location: location, session: session)
         }
@@ -146,11 +147,10 @@ extension RegistryClient {
     /// `GET <location>` → 204 with `Range: 0-<end>` (Quay writes `bytes=0-<end>`) and maybe a
     /// new `Location`.
     private func uploadStatus(_ ref: ImageReference, location: String, session: Session) throws(DistributionError) -> (String, Int64) {
-        let req = Request(method: .get, url: location, scopes: [Scope(repository: ref.repository, actions: Self.push)],
-                          operation: "upload status", registry: ref.registry, repository: ref.repository)
+        let req = request(.get, ref, url: location, operation: "upload status", actions: Self.push)
         let response = try session.send(req, into: BufferTarget(limit: 64 << 10))
         try expect(response, [204, 200], req, notFound: "upload session")
-        let next = response.header("Location") != nil ? try uploadLocation(response, ref) : location
+        let next = response.header("Location") != nil ? try uploadLocation(response, ref, session: session) : location
         let end = response.header("Range").flatMap(Self.rangeEnd)
         return (next, end.map { $0 + 1 } ?? 0)
     }
@@ -158,9 +158,8 @@ extension RegistryClient {
     private func finishUpload(_ ref: ImageReference, location: String, digest: Digest, body: Request.Body?, session: Session)
         throws(DistributionError)
     {
-        var req = Request(method: .put, url: URLs.appendingQuery(location, "digest", digest.description),
-                          operation: "finish upload of blob \(digest.short)", registry: ref.registry, repository: ref.repository)
-        req.scopes = [Scope(repository: ref.repository, actions: Self.push)]
+        var req = request(.put, ref, url: URLs.appendingQuery(location, "digest", digest.description),
+                          operation: "finish upload of blob \(digest.short)", actions: Self.push)
         req.headers = [CurlHeader(name: "Content-Type", value: "application/octet-stream")]
         req.body = body ?? .bytes([])
         req.followRedirects = false
@@ -173,14 +172,24 @@ extension RegistryClient {
 
     private func cancelUpload(_ location: String, ref: ImageReference, session: Session) {
         // Spec: clients SHOULD cancel an abandoned upload; failures are not interesting.
-        let req = Request(method: .delete, url: location, scopes: [Scope(repository: ref.repository, actions: Self.push)],
-                          operation: "cancel upload", registry: ref.registry, repository: ref.repository)
+        let req = request(.delete, ref, url: location, operation: "cancel upload", actions: Self.push)
         _ = try? session.send(req, into: BufferTarget(limit: 64 << 10))
     }
 
-    private func uploadLocation(_ response: Response, _ ref: ImageReference) throws(DistributionError) -> String {
+    /// The upload URL the registry answered with. It may be on another origin (a storage
+    /// service, an S3-style pre-signed URL): requests there carry no credentials (`Session`
+    /// sends them to the registry's origin only). It may never leave https for plain http.
+    private func uploadLocation(_ response: Response, _ ref: ImageReference, session: Session) throws(DistributionError) -> String {
         guard let value = response.header("Location"), let url = URLs.resolve(value, against: response.url) else {
             throw .invalidResponse(registry: ref.registry, repository: ref.repository, reason: "upload response without Location")
+        }
+        let origin = registryOrigin(ref)
+        guard URLs.keepsTransportSecurity(url, registryOrigin: origin) else {
+            throw .invalidResponse(registry: ref.registry, repository: ref.repository,
+                                   reason: "refusing to continue the upload at \(URLRedaction.redact(url)) (not https)")
+        }
+        if URLs.origin(of: url) != origin, URLs.origin(of: url) != URLs.origin(of: response.url) {
+            session.log("upload continues at \(URLRedaction.redact(url)) (other host: no Authorization sent)")
         }
         return url
     }

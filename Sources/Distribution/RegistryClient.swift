@@ -41,12 +41,25 @@ public final class RegistryClient: Sendable {
     /// Configs are read into memory; real ones are kilobytes.
     static let configLimit = 32 << 20
 
-    public init(options: RegistryOptions = RegistryOptions()) throws(DistributionError) {
+    /// Makes the transport of each session (libcurl; a scripted one in tests).
+    let transportFactory: HTTPTransportFactory
+    /// Waits out a retry delay unless the cancellation fires; true when it did.
+    let pause: @Sendable (Double, Cancellation?) -> Bool
+
+    public convenience init(options: RegistryOptions = RegistryOptions()) throws(DistributionError) {
+        try self.init(options: options, transport: CurlTransport.factory, pause: Cancellation.sleep)
+    }
+
+    init(options: RegistryOptions, transport: @escaping HTTPTransportFactory,
+         pause: @escaping @Sendable (Double, Cancellation?) -> Bool) throws(DistributionError) {
         try options.validate()
         self.options = options
+        transportFactory = transport
+        self.pause = pause
         authenticator = Authenticator(
-            resolver: CredentialResolver(sources: options.credentialSources, environment: options.environment),
-            scrubber: scrubber, allowPlainHTTPCredentials: options.plainHTTP)
+            resolver: CredentialResolver(sources: options.credentialSources, environment: options.environment,
+                                         helperTimeout: options.credentialHelperTimeout),
+            scrubber: scrubber, allowPlainHTTPCredentials: options.plainHTTP, plainHTTPRealms: options.plainHTTPRealms)
         for source in options.credentialSources {
             if case let .explicit(credential, _) = source { credential.secrets.forEach(scrubber.add) }
         }
@@ -69,17 +82,44 @@ public final class RegistryClient: Sendable {
         }
     }
 
+    /// Something the user should know that does not stop the run (a damaged cached blob
+    /// replaced): to `options.warningHandler`, else to the log.
+    func warn(_ text: String) {
+        let text = scrub(text)
+        if let handler = options.warningHandler { handler(text) } else { options.logger?("warning: " + text) }
+    }
+
     /// Masks every secret this client knows in `text`.
     public func scrub(_ text: String) -> String { scrubber.scrub(text) }
 
-    func makeSession() throws(DistributionError) -> Session { try Session(client: self) }
+    /// A registry's error entries with every known secret masked.
+    func scrubbed(_ errors: [RegistryErrorEntry]) -> [RegistryErrorEntry] {
+        errors.map { RegistryErrorEntry(code: $0.code, message: $0.message.map(scrub)) }
+    }
+
+    func makeSession(cancellation: Cancellation? = nil) throws(DistributionError) -> Session {
+        try Session(client: self, cancellation: cancellation)
+    }
+
+    /// `scheme://host[:port]` of the registry: the one origin credentials are sent to.
+    func registryOrigin(_ ref: ImageReference) -> String {
+        URLs.origin(of: baseURL(ref)) ?? baseURL(ref)
+    }
 
     func baseURL(_ ref: ImageReference) -> String {
         (options.plainHTTP ? "http://" : "https://") + ref.apiHost + "/v2/" + ref.repository
     }
 
     func request(_ method: HTTPMethod, _ ref: ImageReference, path: String, operation: String, actions: [String] = ["pull"]) -> Request {
-        Request(method: method, url: baseURL(ref) + path, scopes: [Scope(repository: ref.repository, actions: actions)],
+        Request(method: method, url: baseURL(ref) + path, registryOrigin: registryOrigin(ref),
+                scopes: [Scope(repository: ref.repository, actions: actions)],
+                operation: operation, registry: ref.registry, repository: ref.repository)
+    }
+
+    /// A request to a URL the registry gave (an upload `Location`), on behalf of `ref`.
+    func request(_ method: HTTPMethod, _ ref: ImageReference, url: String, operation: String, actions: [String]) -> Request {
+        Request(method: method, url: url, registryOrigin: registryOrigin(ref),
+                scopes: [Scope(repository: ref.repository, actions: actions)],
                 operation: operation, registry: ref.registry, repository: ref.repository)
     }
 
@@ -223,7 +263,7 @@ public final class RegistryClient: Sendable {
     /// Maps a response to the error it deserves unless its status is one of `accepted`.
     func expect(_ response: Response, _ accepted: Set<Int>, _ req: Request, notFound: String) throws(DistributionError) {
         if accepted.contains(response.status) { return }
-        let errors = response.errors.map { RegistryErrorEntry(code: $0.code, message: $0.message.map(scrub)) }
+        let errors = scrubbed(response.errors)
         switch response.status {
         case 401 where errors.contains { $0.code == "DENIED" }, 403:
             throw .denied(registry: req.registry, repository: req.repository, operation: req.operation, errors: errors)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// How a `RegistryClient` connects, authenticates and retries.
 public struct RegistryOptions: Sendable {
@@ -27,8 +28,20 @@ public struct RegistryOptions: Sendable {
     public var uploadChunkSize: Int64
     /// Seconds to wait for a connection.
     public var connectTimeout: Int
-    /// A transfer slower than 1 KiB/s for this many seconds is aborted (and retried).
+    /// A transfer slower than 1 KiB/s for this many seconds is aborted (and retried). Blob
+    /// transfers have only this limit: a big layer may legitimately take hours.
     public var stallTimeout: Int
+    /// Seconds a small request — manifest, config, token, tag list, upload bookkeeping — may
+    /// take in all, retries and their waits included (a server trickling a manifest just above
+    /// the stall limit would otherwise hold a run for hours). `SIFTER_REQUEST_TIMEOUT`; 300.
+    public var requestTimeout: Double
+    /// Seconds a docker credential helper may take to answer before it (and its process
+    /// group) is killed. `SIFTER_CREDENTIAL_HELPER_TIMEOUT`; 30.
+    public var credentialHelperTimeout: Double
+    /// Plain-http token services that may receive credentials besides the registry's own
+    /// origin and loopback addresses, as `host` or `host:port` (only with `plainHTTP`).
+    /// `SIFTER_PLAIN_HTTP_REALMS`, comma-separated; empty by default.
+    public var plainHTTPRealms: Set<String>
     /// Receives one line per request and retry when set (`--verbose`). Lines carry methods,
     /// redacted URLs, statuses and sizes; never a header value, token or password.
     public var logger: (@Sendable (String) -> Void)?
@@ -64,7 +77,23 @@ public struct RegistryOptions: Sendable {
         self.stallTimeout = 60
         self.logger = logger
         self.userAgent = "sifter"
+        var problems: [String] = []
+        func seconds(_ name: String, _ fallback: Double) -> Double {
+            guard let text = environment[name], !text.isEmpty else { return fallback }
+            if let value = Double(text), value > 0, value.isFinite { return value }
+            if let value = try? BlobCache.parseDuration(text), value > 0 { return value }
+            problems.append("\(name)=\(text) is not a duration (examples: 300, 90s, 5m)")
+            return fallback
+        }
+        self.requestTimeout = seconds("SIFTER_REQUEST_TIMEOUT", 300)
+        self.credentialHelperTimeout = seconds("SIFTER_CREDENTIAL_HELPER_TIMEOUT", 30)
+        self.plainHTTPRealms = Set((environment["SIFTER_PLAIN_HTTP_REALMS"] ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty })
+        self.environmentProblems = problems
     }
+
+    /// Settings from the environment that could not be read; `validate` reports them.
+    var environmentProblems: [String] = []
 
     func validate() throws(DistributionError) {
         guard parallelDownloads >= 1, parallelDownloads <= 64 else {
@@ -72,6 +101,10 @@ public struct RegistryOptions: Sendable {
         }
         guard maxAttempts >= 1, maxAttempts <= 100 else {
             throw .invalidOption("attempts must be between 1 and 100, not \(maxAttempts)")
+        }
+        if let problem = environmentProblems.first { throw .invalidOption(problem) }
+        guard requestTimeout > 0, credentialHelperTimeout > 0 else {
+            throw .invalidOption("timeouts must be positive")
         }
         guard uploadChunkSize >= 1, monolithicUploadLimit >= 0 else {
             throw .invalidOption("upload chunk size must be positive")
@@ -82,18 +115,15 @@ public struct RegistryOptions: Sendable {
     }
 }
 
-/// A value behind a lock, for state the download threads share.
-final class Locked<Value>: @unchecked Sendable {
-    // @unchecked: every access to `value` goes through `lock`.
-    private var value: Value
-    private let lock = NSLock()
+/// A value behind a lock, for state the download threads share: a class around `Mutex`, so
+/// that closures and threads can share it by reference.
+final class Locked<Value>: Sendable {
+    private let mutex: Mutex<Value>
 
-    init(_ value: Value) { self.value = value }
+    init(_ value: sending Value) { mutex = Mutex(value) }
 
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
+    func withLock<T, E: Error>(_ body: (inout sending Value) throws(E) -> sending T) throws(E) -> T {
+        try mutex.withLock(body)
     }
 }
 

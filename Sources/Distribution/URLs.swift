@@ -19,6 +19,40 @@ enum URLs {
         return scheme + "://" + host
     }
 
+    /// Whether a redirect or upload `Location` keeps the registry's transport security: https
+    /// always does; plain http only when the registry itself is plain http (`--plain-http`).
+    /// So a registry reached over https can never send a request to plain http.
+    static func keepsTransportSecurity(_ url: String, registryOrigin: String) -> Bool {
+        let lowered = url.lowercased()
+        if lowered.hasPrefix("https://") { return true }
+        return lowered.hasPrefix("http://") && registryOrigin.lowercased().hasPrefix("http://")
+    }
+
+    /// The host of a URL's origin, without port and brackets: `http://[::1]:5000` → `::1`.
+    static func host(of url: String) -> String? {
+        guard let origin = origin(of: url), let schemeEnd = origin.range(of: "://") else { return nil }
+        let authority = origin[schemeEnd.upperBound...]
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            return String(authority[authority.index(after: authority.startIndex)..<close])
+        }
+        return String(authority.split(separator: ":", maxSplits: 1).first ?? "")
+    }
+
+    /// `host:port` of a URL's origin as written (default ports dropped).
+    static func authority(of url: String) -> String? {
+        guard let origin = origin(of: url), let schemeEnd = origin.range(of: "://") else { return nil }
+        return String(origin[schemeEnd.upperBound...])
+    }
+
+    /// Loopback by its text alone, never by a DNS answer: `localhost`, 127.0.0.0/8, `::1`.
+    static func isLoopback(host: String) -> Bool {
+        let host = host.lowercased()
+        if host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4, octets[0] == "127" else { return false }
+        return octets.allSatisfy { $0.count <= 3 && UInt8($0) != nil }
+    }
+
     /// Resolves a `Location` or `Link` target against the URL of the request it answered.
     static func resolve(_ reference: String, against base: String) -> String? {
         let reference = reference.trimmingCharacters(in: .whitespaces)

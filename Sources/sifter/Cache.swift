@@ -24,19 +24,23 @@ struct Cache: ParsableCommand {
 
         func run() throws {
             let cache = try location.cache()
-            let entries = try cache.list().sorted { $0.lastUsed < $1.lastUsed }
+            let entries = try cache.list(includingPartials: true).sorted { $0.lastUsed < $1.lastUsed }
             if json {
                 let items: [JSONValue] = entries.map {
                     .object([("digest", .string($0.digest.description)), ("size", .int($0.size)),
-                             ("lastUsed", .int(Int64($0.lastUsed.timeIntervalSince1970))), ("path", .string($0.path))])
+                             ("lastUsed", .int(Int64($0.lastUsed.timeIntervalSince1970))), ("path", .string($0.path)),
+                             ("partial", .bool($0.partial))])
                 }
                 printOut(JSONValue.object([("root", .string(cache.root)), ("blobs", .array(items))]).rendered() + "\n")
                 return
             }
             for entry in entries {
-                printOut("\(entry.digest)  \(ByteCount.text(entry.size))  \(UnixTime.iso8601(Int64(entry.lastUsed.timeIntervalSince1970)))\n")
+                let partial = entry.partial ? (entry.inUse ? "  partial (downloading)" : "  partial") : ""
+                printOut("\(entry.digest)  \(ByteCount.text(entry.size))  \(UnixTime.iso8601(Int64(entry.lastUsed.timeIntervalSince1970)))\(partial)\n")
             }
-            printOut("\(entries.count) blobs, \(ByteCount.text(entries.reduce(0) { $0 + $1.size })) in \(cache.root)\n")
+            let partials = entries.filter(\.partial).count
+            printOut("\(entries.count - partials) blobs\(partials > 0 ? " and \(partials) partial downloads" : ""), "
+                + "\(ByteCount.text(entries.reduce(0) { $0 + $1.size })) in \(cache.root)\n")
         }
     }
 
@@ -52,6 +56,7 @@ struct Cache: ParsableCommand {
             let report = try cache.prune(
                 maxSize: try maxSize.map(BlobCache.parseSize), olderThan: try olderThan.map(BlobCache.parseDuration), dryRun: dryRun)
             for entry in report.removed { printOut("\(dryRun ? "would remove" : "removed") \(entry.digest) (\(ByteCount.text(entry.size)))\n") }
+            if report.partialsRemoved > 0 { printOut("\(dryRun ? "would remove" : "removed") \(report.partialsRemoved) partial downloads\n") }
             printOut("\(dryRun ? "would free" : "freed") \(ByteCount.text(report.freedBytes)); \(report.remainingCount) blobs, \(ByteCount.text(report.remainingBytes)) remain\n")
         }
     }

@@ -40,6 +40,7 @@ struct RegistryFlags: ParsableArguments {
         if verbose {
             options.logger = { line in printError(line) }
         }
+        options.warningHandler = { text in FileHandle.standardError.write(Data("sifter: warning: \(text)\n".utf8)) }
         return try RegistryClient(options: options)
     }
 

@@ -161,16 +161,73 @@ private func timedCurl() throws -> CurlEasy {
         }
     }
 
-    @Test func optionSettersAccepted() throws {
-        let curl = try CurlEasy()
-        try curl.setHTTPVersion(.http2TLS)
-        try curl.setHTTPVersion(.http1_1)
-        try curl.setVerifyPeer(false)
-        try curl.setVerifyHost(false)
-        try curl.setCAFile("/etc/ssl/certs/ca-certificates.crt")
-        try curl.setCAFile(nil)
-        try curl.setLowSpeedLimit(bytesPerSecond: 1, seconds: 30)
-        try curl.setTimeouts(connectMilliseconds: nil, totalMilliseconds: nil)
-        try curl.reset()
+    /// A header above libcurl's limits is reported as such, not as curl's "Out of memory".
+    @Test func oversizedHeadersAreNamed() throws {
+        try withServer { server in
+            let curl = try timedCurl()
+            for (path, limit) in [("/huge-header", CurlEasy.maxHeaderLine), ("/many-headers", 300 * 1024)] {
+                try curl.setURL(server.base + path)
+                #expect {
+                    _ = try fetch(curl)
+                } throws: { error in
+                    guard case let CurlError.headerTooLarge(url, reported, _) = error else { return false }
+                    return url == server.base + path && reported == limit
+                        && "\(error)".contains("has a header larger than curl's limit (\(limit) bytes)")
+                }
+            }
+        }
+    }
+
+    /// A stalled transfer (headers sent, the body never) ends when the abort check says so,
+    /// not when a timeout fires; the handle works normally afterwards without the check.
+    @Test func anAbortCheckEndsAStalledTransfer() throws {
+        try withServer { server in
+            let curl = try timedCurl()
+            try curl.setURL(server.base + "/slow")
+            var calls = 0
+            curl.setAbortCheck {
+                calls += 1
+                return calls >= 2
+            }
+            #expect {
+                _ = try fetch(curl)
+            } throws: { error in
+                guard case let CurlError.transfer(code, _, _, _) = error else { return false }
+                return code == 42  // CURLE_ABORTED_BY_CALLBACK
+            }
+            #expect(calls >= 2)
+            curl.setAbortCheck(nil)
+            try curl.setURL(server.base + "/hello")
+            #expect(try fetch(curl).0.statusCode == 200)
+        }
+    }
+
+    /// The option setters change what the handle does, and `reset` undoes them.
+    @Test func timeoutsAndOptionsTakeEffectUntilReset() throws {
+        try withServer { server in
+            let curl = try CurlEasy()
+            try curl.setTimeouts(connectMilliseconds: 5_000, totalMilliseconds: 300)
+            try curl.setURL(server.base + "/slow")
+            #expect {
+                _ = try fetch(curl)
+            } throws: { error in
+                guard case let CurlError.transfer(code, _, _, _) = error else { return false }
+                return code == 28  // CURLE_OPERATION_TIMEDOUT: the body never came
+            }
+            try curl.setHTTPVersion(.http1_1)
+            try curl.setVerifyPeer(false)
+            try curl.setVerifyHost(false)
+            try curl.setCAFile("/etc/ssl/certs/ca-certificates.crt")
+            try curl.setLowSpeedLimit(bytesPerSecond: 1, seconds: 30)
+            try curl.setUserAgent("before-reset")
+            try curl.setFollowRedirects(true)
+            try curl.reset()
+            // After reset: no redirects followed, no user agent, the URL is set anew.
+            try curl.setTimeouts(connectMilliseconds: 5_000, totalMilliseconds: 30_000)
+            try curl.setURL(server.base + "/redirect")
+            #expect(try fetch(curl).0.statusCode == 307)
+            try curl.setURL(server.base + "/echo-headers")
+            #expect(!(try fetch(curl).1.contains("before-reset")))
+        }
     }
 }

@@ -52,7 +52,7 @@ final class LocalServer {
     }
 
     private static let script = #"""
-        import http.server, signal, sys
+        import http.server, signal, sys, time
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -90,6 +90,17 @@ final class LocalServer {
                         self.reply(200, data)
                 elif self.path == "/big":
                     self.reply(200, b"x" * (8 * 1024 * 1024))
+                elif self.path == "/huge-header":
+                    self.reply(200, b"ok", [("X-Huge", "h" * (1 << 20))])
+                elif self.path == "/many-headers":
+                    self.reply(200, b"ok", [("X-Many-%d" % i, "m" * 1000) for i in range(400)])
+                elif self.path == "/slow":
+                    # Headers at once, the body never: only a whole-transfer timeout ends it.
+                    self.send_response(200)
+                    self.send_header("Content-Length", "10")
+                    self.end_headers()
+                    self.wfile.flush()
+                    time.sleep(60)
                 else:
                     self.reply(404, b"not found")
 

@@ -130,17 +130,72 @@ struct BlobArrivalTests {
         #expect(fixture.cache.path(for: fixture.digest) == nil)
     }
 
-    @Test func aBlobAlreadyCachedMustBeCheckedByItsReader() throws {
+    /// The cache does not vouch for a blob it already had: `ingest` leaves it, and the
+    /// arrival, to its caller (the registry client checks it, see `CachedBlobTests`).
+    @Test func aBlobAlreadyCachedIsLeftToItsCaller() throws {
         let fixture = try Fixture(Array("cached".utf8))
         defer { fixture.cleanup() }
         let bytes = fixture.bytes
         _ = try fixture.cache.ingest(fixture.digest, expectedSize: Int64(bytes.count)) { writer throws(DistributionError) in
             try feed(writer, bytes)
         }
-        try fixture.ingest { _ throws(DistributionError) in Issue.record("a cached blob was downloaded again") }
-        let (fd, verifiedByDownload) = try fixture.arrival.openForReading()
-        close(fd)
-        #expect(!verifiedByDownload)
-        #expect(try fixture.arrival.confirm())
+        let (path, wrote) = try fixture.cache.ingest(fixture.digest, expectedSize: Int64(bytes.count), arrival: fixture.arrival) {
+            _ throws(DistributionError) in Issue.record("a cached blob was downloaded again")
+        }
+        #expect(!wrote)
+        #expect(path == fixture.arrival.path)
+        #expect(!fixture.arrival.isDone)
+    }
+
+    /// `ingest` closes the partial file's descriptor as soon as the download fails, before
+    /// anyone marks the arrival failed; a reader opening it then must still get the partial
+    /// file, never whatever the process opened next under the same number.
+    @Test func aReaderNeverGetsTheWritersClosedDescriptor() throws {
+        let fixture = try Fixture(Array("0123456789abcdef".utf8))
+        defer { fixture.cleanup() }
+        #expect(throws: DistributionError.self) {
+            try fixture.ingest { writer throws(DistributionError) in
+                try feed(writer, fixture.bytes[0..<6])
+                throw .cancelled
+            }
+        }
+        let squatter = open("/dev/null", O_RDONLY | O_CLOEXEC)  // takes the lowest free number
+        defer { close(squatter) }
+        var partial = stat()
+        #expect(stat(fixture.root + "/ingest/" + fixture.digest.hex + ".partial", &partial) == 0)
+        let (fd, _) = try fixture.arrival.openForReading()
+        defer { close(fd) }
+        var opened = stat()
+        #expect(fstat(fd, &opened) == 0)
+        #expect(opened.st_ino == partial.st_ino && opened.st_dev == partial.st_dev)
+        #expect(try fixture.arrival.readable(beyond: 0) == 6)
+        var head = [UInt8](repeating: 0, count: 6)
+        #expect(head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 6, 0) } == 6)
+        #expect(head == Array(fixture.bytes[0..<6]))
+        fixture.arrival.failed(.cancelled)
+        #expect(throws: DistributionError.self) { _ = try fixture.arrival.openForReading() }
+    }
+
+    /// A cached copy being checked is replaced by a download when it fails: a reader that
+    /// opened the first file (even without reading from it yet) must be told.
+    @Test func aReaderOfAReplacedFileIsToldSo() throws {
+        let fixture = try Fixture(Array("content".utf8))
+        defer { fixture.cleanup() }
+        let first = open(fixture.root + "/first", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let second = open(fixture.root + "/second", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        defer { close(first); close(second) }
+        try fixture.arrival.begin(fd: first, offset: 0)
+        let (reader, _) = try fixture.arrival.openForReading()
+        close(reader)
+        try fixture.arrival.begin(fd: second, offset: 0)
+        fixture.arrival.verified()
+        #expect(try fixture.arrival.confirm() == false)
+
+        // Nobody opened the first: the switch is harmless.
+        let other = BlobArrival(digest: fixture.digest, size: 7, path: fixture.arrival.path)
+        try other.begin(fd: first, offset: 0)
+        try other.begin(fd: second, offset: 0)
+        other.verified()
+        #expect(try other.confirm())
     }
 }

@@ -20,9 +20,10 @@ struct BlobCacheTests {
         let bytes = Array("hello blob".utf8)
         let digest = try Self.digest(bytes)
         #expect(cache.path(for: digest) == nil)
-        let path = try cache.ingest(digest, expectedSize: Int64(bytes.count)) { writer throws(DistributionError) in
+        let (path, wrote) = try cache.ingest(digest, expectedSize: Int64(bytes.count)) { writer throws(DistributionError) in
             try feed(writer, bytes)
         }
+        #expect(wrote)
         #expect(path == root + "/blobs/sha256/" + digest.hex)
         #expect(cache.path(for: digest) == path)
         #expect(try cache.verify(digest))
@@ -136,6 +137,45 @@ struct BlobCacheTests {
         #expect(try cache.prune(now: now).partialsRemoved == 1)
         #expect(!FileManager.default.fileExists(atPath: stale + ".partial"))
         #expect(FileManager.default.fileExists(atPath: held + ".partial"))
+    }
+
+    /// Partial downloads are listed, count in the cache's size, and go under a size limit
+    /// first — unless a live run holds their lock.
+    @Test func partialsAreListedCountedAndPruned() throws {
+        let root = try RegistryFixture.temporaryDirectory("cache-partials")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let cache = try BlobCache(root: root)
+        let blob = [UInt8](repeating: 1, count: 1000)
+        try Data(blob).write(to: URL(fileURLWithPath: root + "/blob"))
+        try cache.add(file: root + "/blob", digest: try Self.digest(blob))
+        let stale = root + "/ingest/" + String(repeating: "3", count: 64)
+        try Data(count: 5000).write(to: URL(fileURLWithPath: stale + ".partial"))  // a failed run's, recent
+        let live = root + "/ingest/" + String(repeating: "4", count: 64)
+        try Data(count: 3000).write(to: URL(fileURLWithPath: live + ".partial"))
+        let lock = try IngestLock(path: live + ".lock")
+        defer { lock.release() }
+
+        let listed = try cache.list(includingPartials: true)
+        #expect(listed.count == 3)
+        #expect(listed.filter(\.partial).map(\.size).sorted() == [3000, 5000])
+        #expect(listed.first { $0.size == 3000 }?.inUse == true)
+        #expect(listed.first { $0.size == 5000 }?.inUse == false)
+        #expect(try cache.list().count == 1)
+
+        let dry = try cache.prune(maxSize: 10_000, dryRun: true)
+        #expect(dry.partialsRemoved == 1 && dry.freedBytes == 5000 && dry.remainingBytes == 4000)
+        #expect(FileManager.default.fileExists(atPath: stale + ".partial"))
+        let report = try cache.prune(maxSize: 10_000)
+        #expect(report.partialsRemoved == 1)
+        #expect(report.freedBytes == 5000)
+        #expect(report.removed.isEmpty)
+        #expect(report.remainingBytes == 4000)
+        #expect(!FileManager.default.fileExists(atPath: stale + ".partial"))
+        // The live partial counts: the blob must go to fit 3500 bytes; the partial stays.
+        let tight = try cache.prune(maxSize: 3500)
+        #expect(tight.removed.count == 1)
+        #expect(tight.remainingBytes == 3000)
+        #expect(FileManager.default.fileExists(atPath: live + ".partial"))
     }
 
     @Test func sizeAndDurationParsing() throws {

@@ -110,6 +110,49 @@ struct DockerConfigTests {
         #expect(throws: DistributionError.self) { try missing.credential(for: "x.io", repository: nil, environment: env) }
     }
 
+    /// A helper that never answers (a keyring waiting for a prompt) is killed with its whole
+    /// process group after the timeout, and the error names it. Without the timeout this test
+    /// hangs until its time limit.
+    @Test(.timeLimit(.minutes(1))) func aHelperThatNeverAnswersIsStopped() throws {
+        let dir = try RegistryFixture.temporaryDirectory("helper-hang")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let script = """
+        #!/bin/sh
+        echo $$ > "\(dir)/helper.pid"
+        sleep 1000 &
+        echo $! > "\(dir)/child.pid"
+        wait
+        """
+        try script.write(toFile: dir + "/docker-credential-hang", atomically: true, encoding: .utf8)
+        chmod(dir + "/docker-credential-hang", 0o755)
+        let path = dir + "/config.json"
+        try #"{"credHelpers": {"hang.io": "hang"}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        let resolver = CredentialResolver(sources: [.dockerConfig(paths: [path])], environment: ["PATH": dir + ":/usr/bin:/bin"],
+                                          helperTimeout: 0.5)
+        #expect {
+            _ = try resolver.credential(for: "hang.io", repository: "x")
+        } throws: { error in
+            guard case let DistributionError.credentials(source, reason) = error else { return false }
+            return source == "docker-credential-hang" && reason.contains("did not answer within 0.5 s")
+                && "\(error)".contains("SIFTER_CREDENTIAL_HELPER_TIMEOUT")
+        }
+        for file in ["helper.pid", "child.pid"] {
+            let pid = try String(contentsOfFile: dir + "/" + file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(Self.isGone(pid), "\(file) \(pid) still runs")
+        }
+    }
+
+    /// Gone, or a zombie waiting for whoever adopted it: either way it runs no more. The
+    /// orphaned child may take a moment to be killed after its group was signalled.
+    static func isGone(_ pid: String) -> Bool {
+        for _ in 0..<200 {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+            if let close = stat.lastIndex(of: ")"), stat[stat.index(close, offsetBy: 2)] == "Z" { return true }
+            usleep(10_000)
+        }
+        return false
+    }
+
     @Test func environmentAndExplicitSourcesRespectRegistries() throws {
         let env = ["SIFTER_USERNAME": "envuser", "SIFTER_PASSWORD": "envpass"]
         let explicit = Credential(username: "cli", password: "clipass")

@@ -20,11 +20,25 @@ Location URLs point back at the front), except:
 --faults    Per path: the first manifest GET answers 429 with Retry-After: 1; the first blob
             GET answers 500; the second is cut in the middle (headers and half the body, then a
             TCP reset); later ones pass (Range is passed through, so a client may resume).
+--upload-elsewhere  Upload `Location`s (answers to POST/PATCH/GET of blobs/uploads) point to the
+            second listener (another origin, like an S3 pre-signed URL), which proxies the upload
+            to the registry with --upstream-auth. An Authorization header arriving there is
+            logged as {"event": "authorization-leak"} and refused with 400.
+--upload-elsewhere-demands-auth  Like --upload-elsewhere, but the second listener answers every
+            request with 401 and a Basic challenge (it wants credentials it must never get).
+--realm-host NAME  The host of WWW-Authenticate realms is replaced by NAME (port kept): a token
+            service on another host, for a client that must refuse to send it credentials.
+--huge-header  Manifest GETs answer 200 with a 1 MiB header (beyond every client's limit).
+--trickle-manifest N  Manifest GET bodies are sent at N bytes per second (headers at once).
+--reset-uploads  Every PATCH and every PUT with a body is cut: half the body is read, then the
+            connection is reset before the registry sees it.
+--tls-cert F --tls-key K  The front (not the second listener) serves https; --upstream-tls talks
+            https to the registry (certificate not checked: it is the test's own).
 
 Each decision is appended to --events as one JSON line. The listening ports go to --port-file
 as "FRONT_PORT BLOB_PORT".
 """
-import argparse, signal, base64, http.client, json, re, secrets, socket, struct, threading
+import argparse, signal, base64, http.client, json, re, secrets, socket, ssl, struct, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs
 
@@ -51,7 +65,17 @@ def main():
     p.add_argument("--paginate-tags", action="store_true")
     p.add_argument("--corrupt", action="store_true")
     p.add_argument("--upstream-auth")
+    p.add_argument("--upload-elsewhere", action="store_true")
+    p.add_argument("--upload-elsewhere-demands-auth", action="store_true")
+    p.add_argument("--realm-host")
+    p.add_argument("--huge-header", action="store_true")
+    p.add_argument("--trickle-manifest", type=int)
+    p.add_argument("--reset-uploads", action="store_true")
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--upstream-tls", action="store_true")
     args = p.parse_args()
+    elsewhere = args.upload_elsewhere or args.upload_elsewhere_demands_auth
     lock = threading.Lock()
     counts = {}
     signatures = set()
@@ -72,18 +96,42 @@ def main():
             pass
 
         def upstream(self, method, path, headers, body=None):
-            conn = http.client.HTTPConnection(args.upstream, timeout=60)
+            if args.upstream_tls:
+                conn = http.client.HTTPSConnection(args.upstream, timeout=60, context=ssl._create_unverified_context())
+            else:
+                conn = http.client.HTTPConnection(args.upstream, timeout=60)
             conn.request(method, path, body=body, headers=headers)
             return conn, conn.getresponse()
 
-        def relay(self, response, head_only=False, cut_at=None, wrong_digest=False, flip=False):
+        def rewrite(self, name, value):
+            """Header values as this test front wants the client to see them."""
+            lower = name.lower()
+            if elsewhere and lower == "location" and "/blobs/uploads/" in value:
+                # The upload continues on the second listener: another origin.
+                path = re.sub(r"^[a-z]+://[^/]+", "", value)
+                value = "http://127.0.0.1:%d%s" % (blob_server.server_address[1], path)
+                event(event="upload-elsewhere", location=value.split("?")[0])
+            if args.realm_host and lower == "www-authenticate":
+                value = re.sub(r'realm="(https?)://[^/:"]+', lambda m: 'realm="%s://%s' % (m.group(1), args.realm_host), value)
+            return value
+
+        def relay(self, response, head_only=False, cut_at=None, wrong_digest=False, flip=False, trickle=None):
             self.send_response(response.status)
             for k, v in response.getheaders():
                 if k.lower() not in HOP:
                     if wrong_digest and k.lower() == "docker-content-digest":
                         v = "sha256:" + "0" * 64
-                    self.send_header(k, v)
+                    self.send_header(k, self.rewrite(k, v))
             self.end_headers()
+            if trickle and not head_only:
+                data = response.read()
+                event(event="trickle", bytes=len(data), rate=trickle)
+                step = max(1, trickle // 4)
+                for i in range(0, len(data), step):
+                    self.wfile.write(data[i:i + step])
+                    self.wfile.flush()
+                    time.sleep(0.25)
+                return
             if head_only:
                 return
             sent = 0
@@ -114,9 +162,19 @@ def main():
             self.end_headers()
             self.wfile.write(data)
 
+        def cut(self):
+            """A TCP reset (SO_LINGER 0), as a dying proxy or load balancer does."""
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+
         def forward(self):
             length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else None
+            if args.reset_uploads and "/blobs/uploads/" in self.path and length > 2 and self.command in ("PATCH", "PUT"):
+                self.rfile.read(length // 2)
+                body = None
+            else:
+                body = self.rfile.read(length) if length else None
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
             path = urlsplit(self.path).path
             if self.command == "GET" and args.redirect and BLOB_RE.match(path):
@@ -145,6 +203,22 @@ def main():
                 if len(rest) > n:
                     extra["Link"] = '<%s?n=%d&last=%s>; rel="next"' % (path, n, page[-1])
                 return self.reply(response.status, {"name": listing.get("name"), "tags": page}, extra)
+            if args.huge_header and self.command == "GET" and MANIFEST_RE.match(path):
+                event(event="huge-header", path=path)
+                self.send_response(200)
+                self.send_header("X-Padding", "p" * (1 << 20))
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+                return
+            if args.reset_uploads and "/blobs/uploads/" in path and length > 2 and self.command in ("PATCH", "PUT"):
+                event(event="upload-reset", method=self.command, path=path)
+                return self.cut()
+            if args.trickle_manifest and self.command == "GET" and MANIFEST_RE.match(path):
+                conn, response = self.upstream("GET", self.path, headers)
+                self.relay(response, trickle=args.trickle_manifest)
+                conn.close()
+                return
             if args.faults and self.command == "PATCH" and bump("patch") == 2:
                 # The registry takes the chunk but its answer (with the newest Location) is lost.
                 conn, response = self.upstream(self.command, self.path, headers, body)
@@ -185,7 +259,32 @@ def main():
         do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = forward
 
     class Storage(Proxy):
+        def upload(self):
+            """--upload-elsewhere: the upload's other origin."""
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            if "Authorization" in self.headers:
+                event(event="authorization-leak", path=url.path, method=self.command)
+                return self.reply(400, {"error": "Authorization header sent to the upload host"})
+            if args.upload_elsewhere_demands_auth:
+                event(event="upload-host-401", path=url.path, method=self.command)
+                return self.reply(401, {"errors": [{"code": "UNAUTHORIZED", "message": "storage wants credentials"}]},
+                                  {"WWW-Authenticate": 'Basic realm="storage"'})
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP and k.lower() != "host"}
+            headers["Host"] = self.headers.get("Host", "")
+            if args.upstream_auth:
+                headers["Authorization"] = "Basic " + base64.b64encode(args.upstream_auth.encode()).decode()
+            event(event="upload-proxied", path=url.path, method=self.command)
+            conn, response = self.upstream(self.command, self.path, headers, body)
+            self.relay(response, head_only=self.command == "HEAD")
+            conn.close()
+
+        do_PUT = do_PATCH = do_DELETE = do_POST = do_HEAD = upload
+
         def do_GET(self):
+            if "/blobs/uploads/" in self.path:
+                return self.upload()
             url = urlsplit(self.path)
             if "Authorization" in self.headers:
                 event(event="authorization-leak", path=url.path)
@@ -209,6 +308,10 @@ def main():
             conn.close()
 
     front = Server(("127.0.0.1", 0), Proxy)
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        front.socket = context.wrap_socket(front.socket, server_side=True)
     blob_server = Server(("127.0.0.1", 0), Storage)
     threading.Thread(target=blob_server.serve_forever, daemon=True).start()
     with open(args.port_file + ".tmp", "w") as f:

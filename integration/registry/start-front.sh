@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts front.py before a registry that start.sh started in WORKDIR. Usage:
-#   start-front.sh WORKDIR NAME [--redirect] [--faults]
+#   start-front.sh WORKDIR NAME [front.py flags: --redirect, --faults, --upload-elsewhere, ...]
+# Before a TLS registry (REGISTRY_TLS=1), the front serves https with the registry's certificate.
 # Appends NAME_FRONT=127.0.0.1:PORT and NAME_EVENTS=FILE to WORKDIR/env, its pid to WORKDIR/pids,
 # and prints the front's address.
 set -euo pipefail
@@ -22,6 +23,7 @@ shift 2
 . "$work/env"
 auth=()
 [ "$REGISTRY_MODE" != basic ] || auth=(--upstream-auth "$REGISTRY_USER:$REGISTRY_PASSWORD")
+[ -z "${REGISTRY_CA:-}" ] || auth+=(--upstream-tls --tls-cert "$work/tls.crt" --tls-key "$work/tls.key")
 rm -f "$work/$name.ports"
 "$py" "$here/front.py" --upstream "$REGISTRY" --port-file "$work/$name.ports" --events "$work/$name.events" \
   "${auth[@]}" "$@" >"$work/$name.out" 2>&1 &
