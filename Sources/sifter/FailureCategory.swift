@@ -67,10 +67,14 @@ enum FailureCategory {
         switch error {
         case .digestMismatch, .sizeMismatch, .unsupportedMediaType, .platformNotFound, .invalidInput:
             return .badInput
-        case .io, .cache:
+        case .io, .cache, .credentials:
             return .environment
-        case .invalidOption, .credentials:
+        case .invalidOption:
             return .usage
+        case let .damagedCacheBlob(_, _, refetch):
+            return category(of: refetch)
+        case .cancelled:
+            return .other
         default:
             return .remote
         }

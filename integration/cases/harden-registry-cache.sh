@@ -52,7 +52,7 @@ poke 4
   fail "cannot delete the blob from the registry"
 status=0
 "$SIFTER" build --plain-http "$ref" gone.sif >/dev/null 2>gone.err || status=$?
-[ "$status" = 1 ] && [ ! -e gone.sif ] || fail "status $status with the blob gone: $(cat gone.err)"
+[ "$status" = 69 ] && [ ! -e gone.sif ] || fail "status $status with the blob gone: $(cat gone.err)"
 grep -qF "blob cache $blob: the cached blob has digest sha256:" gone.err || fail "the error does not name the cache: $(cat gone.err)"
 grep -q "so it was removed, but fetching it again failed: .*blob sha256:$hex not found" gone.err || fail "the error does not say the refetch failed: $(cat gone.err)"
 [ ! -e "$blob" ] || fail "the damaged blob is still in the cache"

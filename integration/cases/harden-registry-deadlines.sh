@@ -18,7 +18,7 @@ status=0
 printf '%s' "$REGISTRY_PASSWORD" | SIFTER_REQUEST_TIMEOUT=2 timeout 300 "$SIFTER" build --plain-http -u "$REGISTRY_USER" \
   --password-stdin "docker://$slow_FRONT/test/layered:t1" slow.sif >slow.out 2>slow.err || status=$?
 grep -q '"trickle"' "$slow_EVENTS" || fail "the front trickled nothing: $(cat "$slow_EVENTS")"
-[ "$status" = 1 ] && [ ! -e slow.sif ] || fail "a trickled manifest did not end the build at its deadline: status $status, $(cat slow.err)"
+[ "$status" = 69 ] && [ ! -e slow.sif ] || fail "a trickled manifest did not end the build at its deadline: status $status, $(cat slow.err)"
 grep -q "test/layered: GET manifest t1 did not complete within its deadline of 2 s (SIFTER_REQUEST_TIMEOUT sets it" slow.err ||
   fail "unclear error: $(cat slow.err)"
 
@@ -42,7 +42,7 @@ status=0
 PATH="$CASE_WORK/bin:$PATH" DOCKER_CONFIG="$CASE_WORK/docker" SIFTER_CREDENTIAL_HELPER_TIMEOUT=2 \
   timeout 120 "$SIFTER" build --plain-http "docker://$REGISTRY/test/layered:t1" helper.sif </dev/null >helper.out 2>helper.err || status=$?
 [ -s helper.pid ] || fail "the helper never ran: $(cat helper.err)"
-[ "$status" = 1 ] && [ ! -e helper.sif ] || fail "a hanging credential helper was not stopped: status $status, $(cat helper.err)"
+[ "$status" = 74 ] && [ ! -e helper.sif ] || fail "a hanging credential helper was not stopped: status $status, $(cat helper.err)"
 grep -q "credentials from docker-credential-hang: did not answer within 2 s; stopped it (SIFTER_CREDENTIAL_HELPER_TIMEOUT" helper.err ||
   fail "unclear error: $(cat helper.err)"
 for pid in $(cat helper.pid helper-child.pid); do
