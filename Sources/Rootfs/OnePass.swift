@@ -117,7 +117,9 @@ final class OnePass {
             case (.replace, .directory):
                 let node = shadow.node(at: components)
                 if node.written == nil { node.written = .directory(layer: syntheticLayer) }
-            case (.replace, _):
+            case (.replace, _), (.replaceThroughSymlink, _), (.replaceKeepingHistory, _):
+                // Through a symlink, or with the image's entry kept elsewhere, the exact plan
+                // differs from this guess and the run is abandoned: rare, and then correct.
                 let node = shadow.node(at: components)
                 node.written = .nonDirectory(layer: syntheticLayer)
                 node.hideAtAndBelow.append(syntheticLayer)

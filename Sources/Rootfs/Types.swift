@@ -76,6 +76,15 @@ public struct SyntheticEntry: Sendable, Hashable {
         case ifAbsent
         /// Only if nothing or a symlink exists at the path (Apptainer's `makeSymlinks`).
         case ifAbsentOrSymlink
+        /// Always, but through a symlink found at the path: the entry goes where the link leads
+        /// inside the root (missing parents created) and the link stays, as Apptainer's
+        /// `makeFile` writes /etc/hosts and /etc/resolv.conf through its `os.Root`. A link that
+        /// leads to a directory, or cannot be resolved, is replaced.
+        case replaceThroughSymlink
+        /// Always; what the image has at the path is first moved into `directory` (created
+        /// if missing) as `prefix` followed by the number of entries already there, as
+        /// Apptainer's `insertDefinition` keeps `bootstrap_history/Apptainer0`, `…1`, ….
+        case replaceKeepingHistory(directory: String, prefix: String)
     }
 
     /// Path inside the image, e.g. `.singularity.d/env/01-base.sh` (a leading `/` is allowed).
