@@ -23,6 +23,7 @@ struct Build: ParsableCommand {
     @OptionGroup var registry: RegistryFlags
 
     func run() throws {
+        if let hint = ArgumentOrder.swappedHint(source: source, output: output) { throw SifterError.invalidArgument(hint) }
         var options = try build.options()
         options.force = force
         options.digests = registry.digests()

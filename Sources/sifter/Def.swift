@@ -20,7 +20,7 @@ struct Def: ParsableCommand {
     @Argument(help: "The image to describe.") var source: String
     @Option(name: .shortAndLong, help: "Write the definition file here instead of standard output.") var output: String?
     @Flag(help: "Keep the reference as given instead of pinning From: to the manifest digest.") var unpinned = false
-    @Flag(help: "Change to the image's WorkingDir in %runscript and %startscript (Apptainer ignores it otherwise).") var workdir = false
+    @Flag(help: "Change to the image's WorkingDir in %runscript (Apptainer ignores it otherwise).") var workdir = false
     @Option(help: "Platform to pick from a multi-platform image (os/arch[/variant]; default: this machine's).") var platform: String?
     @OptionGroup var registry: RegistryFlags
 

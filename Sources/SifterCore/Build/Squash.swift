@@ -103,6 +103,8 @@ enum Squash {
             case .replace: .replace
             case .ifMissing: .ifAbsent
             case .ifMissingOrSymlink: .ifAbsentOrSymlink
+            case .replaceThroughSymlink: .replaceThroughSymlink
+            case let .replaceKeepingHistory(directory, prefix): .replaceKeepingHistory(directory: directory, prefix: prefix)
             }
             return SyntheticEntry(path: entry.path, kind: kind, mode: entry.mode, mtime: metadata.time, policy: policy)
         }
