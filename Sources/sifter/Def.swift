@@ -11,8 +11,9 @@ struct Def: ParsableCommand {
         discussion: """
         `apptainer build x.sif FILE.def` then gives the container `sifter build` makes from the \
         same image; `build` embeds the same text (pinned, without --workdir) in the SIF. \
-        SOURCE is as for `build`. Metadata a definition file cannot hold (a label value with a \
-        line break, …) is left out with a comment in the file and a warning on stderr. \
+        SOURCE is as for `build`; the file is written for Apptainer 1.3 and later. Metadata a \
+        definition file cannot hold (an Env name no shell variable can have, …) is left out \
+        with a comment in the file and a warning on stderr. \
         -o replaces FILE atomically, so the file can be regenerated in place.
         """
     )

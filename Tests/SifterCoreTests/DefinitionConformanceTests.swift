@@ -95,6 +95,16 @@ import Testing
         }
     }
 
+    /// The image's labels are comments only, long values cut so %labels stays far below the
+    /// 64 KiB Apptainer's scanner reads in one section.
+    @Test func longLabelValuesAreShortened() {
+        var config = ImageConfig.Config()
+        config.Labels = ["long": String(repeating: "a", count: 198) + "{{ x }}" + String(repeating: "b", count: 95)]
+        let definition = DefinitionFile(origin: DefinitionFileTests.origin, config: config)
+        #expect(definition.text.contains("    #   long " + String(repeating: "a", count: 198) + "{\\u{7B} … (100 more characters)\n"))
+        #expect(definition.warnings.isEmpty)
+    }
+
     @Test func quotingForms() {
         #expect(DefinitionText.singleQuoted("{{x}}") == "'{''{x}}'")
         #expect(DefinitionText.singleQuoted("{{.Name}}") == "'{{.Name}}'")

@@ -50,7 +50,7 @@ extension DefinitionWriter {
             body += "    # The image's labels, which the bootstrap copies (repeating them here would only make\n"
             body += "    # apptainer build warn that each already exists):\n"
             for (key, value) in imageLabels {
-                body += "    #   " + DefinitionText.visible(key) + (value.isEmpty ? "" : " " + Self.shortened(DefinitionText.visible(value))) + "\n"
+                body += "    #   " + DefinitionText.visible(key) + (value.isEmpty ? "" : " " + Self.shown(value)) + "\n"
             }
         }
         var own: [(String, String)] = []
@@ -73,13 +73,12 @@ extension DefinitionWriter {
         add("labels", body)
     }
 
-    /// At most 200 characters of a value shown in a comment; the rest is counted, not shown.
-    static func shortened(_ text: String) -> String {
+    /// A value shown in a comment: at most 200 characters of it, made visible (a build variable
+    /// cut open at the end included); the rest is counted, not shown.
+    static func shown(_ text: String) -> String {
         let scalars = Array(text.unicodeScalars)
-        guard scalars.count > 200 else { return text }
-        // Cutting may leave the start of a build variable at the end: shown text, so re-check.
-        let kept = DefinitionText.visible(String(String.UnicodeScalarView(scalars[..<200])))
-        return kept + " … (\(scalars.count - 200) more characters)"
+        guard scalars.count > 200 else { return DefinitionText.visible(text) }
+        return DefinitionText.visible(String(String.UnicodeScalarView(scalars[..<200]))) + " … (\(scalars.count - 200) more characters)"
     }
 
     /// The HEALTHCHECK test as Docker stores it (`["CMD-SHELL", "…"]`), compact JSON on one line,
