@@ -73,7 +73,8 @@ import Testing
             "1BAD=x", "WITH=equals=inside",
         ])
         #expect(!script.contains("1BAD"))
-        // Source it twice: once clean, once with the host already setting PLAIN and PATH.
+        // Source it twice: once clean, once with PLAIN and PATH already set by an earlier script
+        // (the host's own values never get here: Apptainer clears its environment first).
         let probe = script + "printf '%s\\n' \"$PATH\" \"$PLAIN\" \"$TRICKY\" \"[$EMPTY]\" \"[$BARE]\" \"$WITH\"\n"
         let (clean, injected) = try run(probe, args: [], noEval: false)
         #expect(!injected)
