@@ -13,11 +13,17 @@ final class Emitter {
     var summary: FlattenSummary
     /// The resolved probe path, whose first bytes are captured as they stream past.
     var probe: [UInt8]?
+    /// Executable files in walk order (`Plan.executableRank`) and the test that ends the walk.
+    var executableRank: [EntryRef: Int] = [:]
+    let executableProbe: (@Sendable ([UInt8]) -> Bool)?
+    /// The walk position of `summary.firstExecutableHead`.
+    private var firstExecutableRank = Int.max
 
     init(fileDescriptor fd: Int32, options: FlattenOptions, root: RootMetadata) throws(RootfsError) {
         imageName = options.imageName
         mtimeClamp = options.mtimeClamp
         defaultTime = options.defaultTime
+        executableProbe = options.executableProbe
         summary = FlattenSummary(root: root)
         do {
             writer = try ArchiveWriter(fileDescriptor: fd)
@@ -91,25 +97,35 @@ final class Emitter {
             return entry
         }
         if type == .regular {
+            let isProbe = probe.map(item.paths.contains) ?? false
+            let rank = executableProbe == nil ? nil : executableRank[item.inode.source].flatMap { $0 < firstExecutableRank ? $0 : nil }
+            var head: [UInt8] = []
             var position: Int64 = 0
             try stream.readData { (block, offset) throws(RootfsError) in
                 // libarchive reports sparse holes as jumps in the offset.
                 guard offset >= position else { throw changed("data blocks out of order") }
                 if offset > position { try writeZeros(offset - position, layer: layer, path: primary) }
                 try output(layer: layer, path: primary) { try writer.writeData(block) }
-                if let probe, item.paths.contains(probe), position == offset, offset < Int64(FlattenSummary.probeLength) {
-                    let head = summary.probeHead ?? []
-                    if Int64(head.count) == offset {
-                        summary.probeHead = head + block.prefix(FlattenSummary.probeLength - head.count)
-                    }
+                if isProbe || rank != nil, position == offset, Int64(head.count) == offset, head.count < FlattenSummary.probeLength {
+                    head += block.prefix(FlattenSummary.probeLength - head.count)
                 }
                 position = offset + Int64(block.count)
             }
             if position < size { try writeZeros(size - position, layer: layer, path: primary) }
             summary.fileDataBytes += size
+            if isProbe { summary.probeHead = head }
+            noteExecutable(head, rank: rank)
         }
         try writeLinks(item, to: header, layer: layer)
         count(item)
+    }
+
+    /// Keeps `head` as `summary.firstExecutableHead` when its file comes earlier in the walk
+    /// than the one kept and the probe accepts it.
+    private func noteExecutable(_ head: [UInt8], rank: Int?) {
+        guard let rank, rank < firstExecutableRank, executableProbe?(head) == true else { return }
+        firstExecutableRank = rank
+        summary.firstExecutableHead = head
     }
 
     /// Writes a synthetic entry's item from memory.
@@ -117,6 +133,9 @@ final class Emitter {
         let primary = item.paths[0]
         let contents: [UInt8]
         if case .file(let bytes) = synthetic.kind { contents = bytes } else { contents = [] }
+        if item.inode.kind == .regular {
+            noteExecutable(Array(contents.prefix(FlattenSummary.probeLength)), rank: executableRank[item.inode.source])
+        }
         let header = try output(layer: "synthetic", path: primary) {
             let entry = try ArchiveEntry()
             entry.pathnameBytes = primary

@@ -97,7 +97,7 @@ final class Indexer {
             case .socket, .unknown:
                 throw fail("unsupported member type \(type)")
             }
-            node = Node(inode: Inode(source: ref, kind: kind), touched: ref.layer)
+            node = Node(inode: Inode(source: ref, kind: kind, mode: entry.permissions), touched: ref.layer)
         }
         let parent: Directory
         do {
@@ -195,8 +195,8 @@ final class Indexer {
             RootfsError.invalidEntry(image: self.imageName, layer: "synthetic", entry: synthetic.path, reason: reason)
         }
         let components = Paths.clean(rawPath)
-        guard let name = components.last else { throw fail("a synthetic entry cannot replace the root") }
-        let parentPath: [Name]
+        guard var name = components.last else { throw fail("a synthetic entry cannot replace the root") }
+        var parentPath: [Name]
         do {
             parentPath = try tree.resolve(Array(components.dropLast()), followLast: true)
         } catch {
@@ -207,6 +207,13 @@ final class Indexer {
         case .replace: break
         case .ifAbsent: if existing != nil { return }
         case .ifAbsentOrSymlink: if let existing, existing.inode?.symlinkTarget == nil { return }
+        case .replaceThroughSymlink:
+            if existing?.inode?.symlinkTarget != nil, let target = symlinkDestination(parentPath + [name], layer: ref.layer) {
+                parentPath = Array(target.dropLast())
+                name = target[target.count - 1]
+            }
+        case let .replaceKeepingHistory(directory, prefix):
+            if let existing { keep(existing, at: parentPath + [name], in: directory, prefix: prefix, layer: ref.layer) }
         }
         let mode = synthetic.mode & 0o7777
         switch synthetic.kind {
@@ -226,7 +233,27 @@ final class Indexer {
             } catch {
                 throw fail(error.reason)
             }
-            parent.children[name] = Node(inode: Inode(source: ref, kind: kind), touched: ref.layer)
+            parent.children[name] = Node(inode: Inode(source: ref, kind: kind, mode: synthetic.mode), touched: ref.layer)
         }
+    }
+
+    /// Where the symlink at `path` leads inside the root, with its parent directories made, or
+    /// nil when it leads to the root, a directory, or nowhere (a loop, a file as a parent).
+    private func symlinkDestination(_ path: [Name], layer: Int) -> [Name]? {
+        guard let target = try? tree.resolve(path, followLast: true), let last = target.last else { return nil }
+        let parent = Array(target.dropLast())
+        if tree.directory(at: parent)?.children[last]?.directory != nil { return nil }
+        guard (try? tree.makeDirectories(parent, layer: layer, implicit: implicitDirectory)) != nil else { return nil }
+        return target
+    }
+
+    /// Moves `node`, found at `path`, into `directory` as `prefix` + the number of entries there
+    /// (replacing an entry of that name). Nothing moves when the directory cannot be made or
+    /// would lie inside the node itself.
+    private func keep(_ node: Node, at path: [Name], in directory: String, prefix: String, layer: Int) {
+        guard let historyPath = try? tree.resolve(Paths.clean(Array(directory.utf8)), followLast: true),
+              !historyPath.starts(with: path),
+              let history = try? tree.makeDirectories(historyPath, layer: layer, implicit: implicitDirectory) else { return }
+        history.children[Name(Array("\(prefix)\(history.children.count)".utf8))] = node
     }
 }

@@ -67,6 +67,7 @@ public final class LayerFlattener: Sendable {
         var layerSummaries = indexed.layerSummaries
         let emitter = try Emitter(fileDescriptor: fd, options: options, root: indexed.root)
         emitter.probe = indexed.probe
+        emitter.executableRank = plan.executableRank
         for directory in plan.directories {
             try emitter.writeDirectory(path: directory.path, metadata: directory.metadata)
         }

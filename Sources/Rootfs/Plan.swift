@@ -13,6 +13,10 @@ struct Plan {
     var directories: [(path: [UInt8], metadata: DirectoryMetadata)] = []
     /// `items[layer][ordinal]`; the last element is for the synthetic entries.
     var items: [[Int: EmitItem]]
+    /// Executable regular files in the order Go's `filepath.Walk` meets them (each directory's
+    /// names in byte order, a subdirectory entered as soon as it is met, symlinks not
+    /// followed), each inode at its first name: what `FlattenOptions.executableProbe` walks.
+    var executableRank: [EntryRef: Int] = [:]
 
     init(tree: Tree, layerCount: Int) {
         items = Array(repeating: [:], count: layerCount)
@@ -40,5 +44,29 @@ struct Plan {
             }
             stack.append(contentsOf: subdirectories.reversed())
         }
+        executableRank = Self.walkExecutables(tree.root)
+    }
+
+    private static func walkExecutables(_ root: Directory) -> [EntryRef: Int] {
+        var ranks: [EntryRef: Int] = [:]
+        var position = 0
+        var stack: [(directory: Directory, names: [Name], next: Int)] = [
+            (root, root.children.keys.sorted(by: lexicographicallyPrecedes), 0),
+        ]
+        while let top = stack.last {
+            guard top.next < top.names.count else {
+                stack.removeLast()
+                continue
+            }
+            stack[stack.count - 1].next += 1
+            guard let child = top.directory.children[top.names[top.next]] else { continue }
+            if let directory = child.directory {
+                stack.append((directory, directory.children.keys.sorted(by: lexicographicallyPrecedes), 0))
+            } else if let inode = child.inode, inode.executable {
+                if ranks[inode.source] == nil { ranks[inode.source] = position }
+                position += 1
+            }
+        }
+        return ranks
     }
 }

@@ -29,10 +29,13 @@ final class Inode {
 
     let source: EntryRef
     let kind: Kind
+    /// A regular file with an execute bit (a candidate of `FlattenOptions.executableProbe`).
+    let executable: Bool
 
-    init(source: EntryRef, kind: Kind) {
+    init(source: EntryRef, kind: Kind, mode: UInt32 = 0) {
         self.source = source
         self.kind = kind
+        executable = kind == .regular && mode & 0o111 != 0
     }
 
     var symlinkTarget: [UInt8]? {

@@ -97,6 +97,15 @@ public struct SyntheticEntry: Sendable, Hashable {
         case ifAbsent
         /// Only if nothing or a symlink exists at the path (Apptainer's `makeSymlinks`).
         case ifAbsentOrSymlink
+        /// Always, but through a symlink found at the path: the entry goes where the link leads
+        /// inside the root (missing parents created) and the link stays, as Apptainer's
+        /// `makeFile` writes /etc/hosts and /etc/resolv.conf through its `os.Root`. A link that
+        /// leads to a directory, or cannot be resolved, is replaced.
+        case replaceThroughSymlink
+        /// Always; what the image has at the path is first moved into `directory` (created
+        /// if missing) as `prefix` followed by the number of entries already there, as
+        /// Apptainer's `insertDefinition` keeps `bootstrap_history/Apptainer0`, `…1`, ….
+        case replaceKeepingHistory(directory: String, prefix: String)
     }
 
     /// Path inside the image, e.g. `.singularity.d/env/01-base.sh` (a leading `/` is allowed).
@@ -136,6 +145,10 @@ public struct FlattenOptions: Sendable {
     /// through symlinks inside the tree; reported only when it ends at a regular file.
     public var probePath: String?
 
+    /// Says whether the first `FlattenSummary.probeLength` bytes of an executable regular file
+    /// end Apptainer's walk for the partition's architecture (`machine.ArchFromContainer`):
+    /// the summary then reports the first such file in walk order (`firstExecutableHead`).
+    public var executableProbe: (@Sendable ([UInt8]) -> Bool)?
     /// Write symlink targets that do not fit the ustar field as GNU long-link records, not pax
     /// `linkpath` records: mksquashfs before 4.6 strips a leading `/`, `./` or `../` from the
     /// latter.
@@ -209,6 +222,9 @@ public struct FlattenSummary: Sendable, Hashable {
     /// The first `FlattenSummary.probeLength` bytes of `FlattenOptions.probePath`, if it is a
     /// file.
     public var probeHead: [UInt8]?
+    /// The first bytes of the first executable regular file, in Apptainer's walk order, that
+    /// `FlattenOptions.executableProbe` accepts.
+    public var firstExecutableHead: [UInt8]?
     /// The latest time in the tree (sifter's own files and `defaultTime` included): the
     /// root's time, and what SOURCE_DATE_EPOCH must be for mksquashfs to lower no time.
     public var latestTime: Int64 = 0

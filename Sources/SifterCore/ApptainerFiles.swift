@@ -16,6 +16,12 @@ public struct RuntimeEntry: Equatable, Sendable {
         case ifMissing
         /// Convenience symlinks: written where the path is missing or already a symlink.
         case ifMissingOrSymlink
+        /// /etc/hosts and /etc/resolv.conf: written where a symlink at the path leads (inside
+        /// the root), keeping the link, as Apptainer's `makeFile` does through its `os.Root`.
+        case replaceThroughSymlink
+        /// /.singularity.d/Singularity: an existing one is moved to `directory/prefixN` first
+        /// (N = entries already there), as Apptainer's `insertDefinition` does.
+        case replaceKeepingHistory(directory: String, prefix: String)
     }
 
     /// Path relative to the root, without a leading slash.
@@ -26,11 +32,13 @@ public struct RuntimeEntry: Equatable, Sendable {
 }
 
 /// The files Apptainer adds to every image built from an OCI source (`makeBaseEnv`,
-/// `insertRunScript`, `insertEnv`, `insertOCILabels`, the metadata stage), generated from the
-/// image config. The script texts are sifter's own (defs/runtime), with Apptainer's behaviour.
+/// `insertRunScript`, `insertEnv`, `insertOCILabels`, `createAllApps`, the metadata stage),
+/// generated from the image config and the definition file the SIF embeds. The script texts are
+/// sifter's own (defs/runtime), with Apptainer's behaviour. The definition's sections are
+/// applied as `apptainer build` applies them, so building from that file gives the same tree.
 public enum ApptainerFiles {
-    /// Everything to add, in a fixed order, for `config` and the definition file text.
-    public static func entries(config: ImageConfig.Config?, labels: [String: String], definition: String) -> [RuntimeEntry] {
+    /// Everything to add, in a fixed order, for `config` and the definition file.
+    public static func entries(config: ImageConfig.Config?, labels: [String: String], definition: DefinitionFile) -> [RuntimeEntry] {
         var entries: [RuntimeEntry] = []
         for directory in ["dev", "proc", "root", "var", "var/tmp", "tmp", "etc", "sys", "home",
                           ".singularity.d", ".singularity.d/libs", ".singularity.d/actions", ".singularity.d/env"] {
@@ -44,23 +52,38 @@ public enum ApptainerFiles {
         for (name, target) in symlinks {
             entries.append(RuntimeEntry(path: name, kind: .symlink(target), mode: 0o777, policy: .ifMissingOrSymlink))
         }
-        func file(_ path: String, _ text: String, mode: UInt32 = 0o755) {
-            entries.append(RuntimeEntry(path: path, kind: .file(Array(text.utf8)), mode: mode, policy: .replace))
+        func file(_ path: String, _ text: String, mode: UInt32 = 0o755, policy: RuntimeEntry.Policy = .replace) {
+            entries.append(RuntimeEntry(path: path, kind: .file(Array(text.utf8)), mode: mode, policy: policy))
         }
-        file("etc/hosts", "", mode: 0o644)
-        file("etc/resolv.conf", "", mode: 0o644)
+        file("etc/hosts", "", mode: 0o644, policy: .replaceThroughSymlink)
+        file("etc/resolv.conf", "", mode: 0o644, policy: .replaceThroughSymlink)
         for action in ["exec", "run", "shell", "start", "test"] {
             file(".singularity.d/actions/\(action)", RuntimeFiles.files["actions/\(action)"] ?? "")
         }
-        for script in ["01-base.sh", "90-environment.sh", "95-apps.sh", "99-base.sh", "99-runtimevars.sh"] {
+        for script in ["01-base.sh", "95-apps.sh", "99-base.sh", "99-runtimevars.sh"] {
             file(".singularity.d/env/\(script)", RuntimeFiles.files["env/\(script)"] ?? "")
         }
+        // `insertEnvScript` appends %environment to the base file.
+        let environment = definition.scripts["environment"].map { "\n" + $0 + "\n" } ?? ""
+        file(".singularity.d/env/90-environment.sh", (RuntimeFiles.files["env/90-environment.sh"] ?? "") + environment)
+        // `createAllApps` writes it for every build, empty without SCIF apps.
+        file(".singularity.d/env/94-appsbase.sh", "")
         file(".singularity.d/env/10-docker2singularity.sh", environmentScript(config?.Env ?? []))
         file(".singularity.d/runscript", runscript(entrypoint: config?.Entrypoint ?? [], cmd: config?.Cmd ?? []))
         file(".singularity.d/startscript", RuntimeFiles.files["startscript"] ?? "#!/bin/sh\n")
+        if let help = helpFile(definition) {
+            file(".singularity.d/runscript.help", help, mode: 0o644)
+        }
         file(".singularity.d/labels.json", labelsJSON(labels), mode: 0o644)
-        file(".singularity.d/Singularity", definition, mode: 0o644)
+        file(".singularity.d/Singularity", definition.text, mode: 0o644,
+             policy: .replaceKeepingHistory(directory: ".singularity.d/bootstrap_history", prefix: "Apptainer"))
         return entries
+    }
+
+    /// /.singularity.d/runscript.help as `insertHelpScript` writes it from %help, if any.
+    public static func helpFile(_ definition: DefinitionFile) -> String? {
+        guard let help = definition.scripts["help"], !help.isEmpty else { return nil }
+        return help + "\n"
     }
 
     /// `/.singularity.d/runscript` for an OCI Entrypoint and Cmd, with Apptainer's semantics.
@@ -69,8 +92,10 @@ public enum ApptainerFiles {
         "#!/bin/sh\n" + DefinitionWriter.runscriptBody(entrypoint: entrypoint, cmd: cmd)
     }
 
-    /// `/.singularity.d/env/10-docker2singularity.sh`: PATH is forced, every other variable is a
-    /// default the host or user can override; names a shell cannot hold are skipped.
+    /// `/.singularity.d/env/10-docker2singularity.sh` (`insertEnv`): PATH is set outright, every
+    /// other variable as `${NAME:-value}`, which keeps a value set by an earlier script (the
+    /// action script clears the host's environment first, so host values never get here);
+    /// names a shell cannot hold are skipped.
     public static func environmentScript(_ env: [String]) -> String {
         var text = "#!/bin/sh\n"
         for element in env {

@@ -24,6 +24,7 @@ struct Build: ParsableCommand {
     @OptionGroup var registry: RegistryFlags
 
     func run() throws {
+        if let hint = ArgumentOrder.swappedHint(source: source, output: output) { throw SifterError.invalidArgument(hint) }
         // Before any download: a missing directory would otherwise show up as a broken pipe.
         try AtomicOutput.checkDestination(output, replace: force)
         var options = try build.options()

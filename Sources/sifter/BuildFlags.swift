@@ -14,7 +14,10 @@ struct BuildFlags: ParsableArguments {
     /// The build options, SOURCE_DATE_EPOCH included.
     func options() throws -> BuildOptions {
         var options = BuildOptions()
-        if let platform { options.platform = try Platform(parsing: platform) }
+        if let platform {
+            options.platform = try Platform(parsing: platform)
+            options.platformRequested = true
+        }
         options.squashfs.compression = compression
         options.squashfs.blockSize = blockSize
         options.squashfs.processors = processors

@@ -11,8 +11,9 @@ struct Def: ParsableCommand {
         discussion: """
         `apptainer build x.sif FILE.def` then gives the container `sifter build` makes from the \
         same image; `build` embeds the same text (pinned, without --workdir) in the SIF. \
-        SOURCE is as for `build`. Metadata a definition file cannot hold (a label value with a \
-        line break, …) is left out with a comment in the file and a warning on stderr. \
+        SOURCE is as for `build`; the file is written for Apptainer 1.3 and later. Metadata a \
+        definition file cannot hold (an Env name no shell variable can have, …) is left out \
+        with a comment in the file and a warning on stderr. \
         -o replaces FILE atomically, so the file can be regenerated in place.
         """
     )
@@ -20,7 +21,7 @@ struct Def: ParsableCommand {
     @Argument(help: "The image to describe.") var source: String
     @Option(name: .shortAndLong, help: "Write the definition file here instead of standard output.") var output: String?
     @Flag(help: "Keep the reference as given instead of pinning From: to the manifest digest.") var unpinned = false
-    @Flag(help: "Change to the image's WorkingDir in %runscript and %startscript (Apptainer ignores it otherwise).") var workdir = false
+    @Flag(help: "Change to the image's WorkingDir in %runscript (Apptainer ignores it otherwise).") var workdir = false
     @Option(help: "Platform to pick from a multi-platform image (os/arch[/variant]; default: this machine's).") var platform: String?
     @OptionGroup var registry: RegistryFlags
 
@@ -29,18 +30,22 @@ struct Def: ParsableCommand {
         let wanted = try platform.map { try Platform(parsing: $0) } ?? .host
         let options = DefinitionOptions(pinned: !unpinned, applyWorkingDir: workdir)
         let definition: DefinitionFile
+        let found: (platform: Platform, fromIndex: Bool)
         if source.hasPrefix("docker://") {
-            definition = try registryDefinition(platform: wanted, options: options)
+            (definition, found) = try registryDefinition(platform: wanted, options: options)
         } else {
             let image = try SourceParser.parse(source).resolve(platform: wanted)
             definition = DefinitionFile(image: image, options: options)
+            found = (image.platform, image.indexDigest != nil)
+        }
+        if platform != nil, let warning = PlatformMismatch.warning(source: source, requested: wanted, image: found.platform,
+                                                                   fromIndex: found.fromIndex) {
+            printWarning(warning)
         }
         if let reason = definition.unusableReason {
             throw SifterError.invalidArgument("\(source): \(reason)")
         }
-        for warning in definition.warnings {
-            printError("warning: \(warning)")
-        }
+        for warning in definition.warnings { printWarning(warning) }
         guard let output else {
             printData(definition.text)
             return
@@ -56,7 +61,9 @@ struct Def: ParsableCommand {
     /// Only the manifest and config are fetched: resolving a `RegistrySource` would download
     /// every layer, which a definition file does not need. The reference is the one `build`
     /// records, so pinned output equals the text `build` embeds.
-    func registryDefinition(platform: Platform, options: DefinitionOptions) throws -> DefinitionFile {
+    func registryDefinition(platform: Platform, options: DefinitionOptions) throws
+        -> (DefinitionFile, (platform: Platform, fromIndex: Bool))
+    {
         let reference = try ImageReference.parse(source)
         let remote = try registry.client(for: reference.registry).resolve(reference, platform: platform)
         do { try remote.manifest.requireContainerImage() } catch {
@@ -66,6 +73,6 @@ struct Def: ParsableCommand {
         let origin = DefinitionFile.Origin(
             bootstrap: "docker", reference: reference.description, manifestDigest: remote.manifestDigest,
             indexDigest: remote.indexDigest, platform: config.platform, created: config.created)
-        return DefinitionFile(origin: origin, config: config.config, options: options)
+        return (DefinitionFile(origin: origin, config: config.config, options: options), (config.platform, remote.indexDigest != nil))
     }
 }

@@ -265,3 +265,32 @@ func display(_ bytes: [UInt8]) -> String {
     if let text = String(validating: bytes, as: UTF8.self) { return text }
     return bytes.map { $0 < 0x80 ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }.joined()
 }
+
+/// A flattened tree keyed by path, hard links resolved to their target's entry, with the groups
+/// of names that share an inode.
+struct CanonicalTree: Equatable {
+    var members: [String: OutEntry] = [:]
+    var groups: Set<Set<String>> = []
+
+    init(_ entries: [OutEntry]) {
+        var groupOf: [String: Int] = [:]
+        var groupPaths: [[String]] = []
+        for entry in entries {
+            if let target = entry.hardlink, let original = members[target] {
+                var linked = original
+                linked.path = entry.path
+                members[entry.path] = linked
+                let group = groupOf[target] ?? {
+                    groupPaths.append([target])
+                    groupOf[target] = groupPaths.count - 1
+                    return groupPaths.count - 1
+                }()
+                groupPaths[group].append(entry.path)
+                groupOf[entry.path] = group
+            } else {
+                members[entry.path] = entry
+            }
+        }
+        groups = Set(groupPaths.map(Set.init))
+    }
+}

@@ -73,7 +73,8 @@ import Testing
             "1BAD=x", "WITH=equals=inside",
         ])
         #expect(!script.contains("1BAD"))
-        // Source it twice: once clean, once with the host already setting PLAIN and PATH.
+        // Source it twice: once clean, once with PLAIN and PATH already set by an earlier script
+        // (the host's own values never get here: Apptainer clears its environment first).
         let probe = script + "printf '%s\\n' \"$PATH\" \"$PLAIN\" \"$TRICKY\" \"[$EMPTY]\" \"[$BARE]\" \"$WITH\"\n"
         let (clean, injected) = try run(probe, args: [], noEval: false)
         #expect(!injected)
@@ -86,11 +87,13 @@ import Testing
     @Test func runtimeTreeHasApptainersFiles() throws {
         var config = ImageConfig.Config()
         config.Cmd = ["/bin/sh"]
-        let entries = ApptainerFiles.entries(config: config, labels: ["b": "2", "a": "1"], definition: "bootstrap: docker\n")
+        let definition = DefinitionFile(origin: DefinitionFileTests.origin, config: config)
+        let entries = ApptainerFiles.entries(config: config, labels: ["b": "2", "a": "1"], definition: definition)
         let paths = Set(entries.map(\.path))
         for required in [".singularity.d/actions/exec", ".singularity.d/actions/run", ".singularity.d/actions/shell",
                          ".singularity.d/actions/start", ".singularity.d/actions/test", ".singularity.d/env/01-base.sh",
                          ".singularity.d/env/10-docker2singularity.sh", ".singularity.d/env/90-environment.sh",
+                         ".singularity.d/env/94-appsbase.sh",
                          ".singularity.d/env/95-apps.sh", ".singularity.d/env/99-base.sh", ".singularity.d/env/99-runtimevars.sh",
                          ".singularity.d/runscript", ".singularity.d/startscript", ".singularity.d/labels.json",
                          ".singularity.d/Singularity", "singularity", "environment", ".run", ".exec", ".shell", ".test",
@@ -100,6 +103,18 @@ import Testing
         let labels = entries.first { $0.path == ".singularity.d/labels.json" }
         #expect(labels?.kind == .file(Array("{\n\t\"a\": \"1\",\n\t\"b\": \"2\"\n}".utf8)))
         #expect(entries.first { $0.path == "etc/hosts" }?.kind == .file([]))
+        // `makeFile` (base_environment.go) writes through a symlink; `insertDefinition`
+        // (metadata.go) keeps an image's definition in bootstrap_history; `createAllApps`
+        // (apps/apps.go) writes an empty 0755 94-appsbase.sh.
+        #expect(entries.first { $0.path == "etc/hosts" }?.policy == .replaceThroughSymlink)
+        #expect(entries.first { $0.path == "etc/resolv.conf" }?.policy == .replaceThroughSymlink)
+        #expect(entries.first { $0.path == ".singularity.d/Singularity" }?.policy
+            == .replaceKeepingHistory(directory: ".singularity.d/bootstrap_history", prefix: "Apptainer"))
+        let appsBase = entries.first { $0.path == ".singularity.d/env/94-appsbase.sh" }
+        #expect(appsBase?.kind == .file([]) && appsBase?.mode == 0o755)
+        // No %startscript in the file, so both keep Apptainer's empty start script.
+        #expect(ApptainerDefinition(definition.text).bodies["startscript"] == nil)
+        #expect(entries.first { $0.path == ".singularity.d/startscript" }?.kind == .file(Array((RuntimeFiles.files["startscript"] ?? "").utf8)))
         #expect(entries.first { $0.path == "singularity" }?.kind == .symlink(".singularity.d/runscript"))
     }
 
@@ -117,5 +132,36 @@ import Testing
         }
         #expect(!onDisk.isEmpty)
         #expect(onDisk == RuntimeFiles.files, "run integration/embed-defs.py")
+    }
+}
+
+/// The action scripts use shell builtins only, so they work in an image whose only program is
+/// a shell (dash, busybox sh): run with dash and an empty PATH, nothing may be "not found".
+/// `start` is left out: it signals PID 1, which outside a container is the host's init.
+@Suite struct ActionScriptTests {
+    @Test(arguments: ["exec", "run", "shell", "test"])
+    func runWithAnEmptyPath(_ action: String) throws {
+        let directory = NSTemporaryDirectory() + "action-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/" + action
+        try (RuntimeFiles.files["actions/\(action)"] ?? "").write(toFile: path, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/dash")
+        // exec runs its arguments; run and shell hand them to a shell (there is no runscript here).
+        let arguments = ["exec": ["/bin/dash", "-c", "echo ran"], "run": ["-c", "echo ran"], "shell": ["-c", "echo ran"]]
+        process.arguments = [path] + (arguments[action] ?? [])
+        process.environment = ["PATH": ""]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(err == "", "\(action): \(err)")
+        #expect(process.terminationStatus == 0)
+        if action != "test" { #expect(out.hasSuffix("ran\n")) }
     }
 }

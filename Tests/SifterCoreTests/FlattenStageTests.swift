@@ -3,6 +3,7 @@ import Foundation
 import Hashing
 import OCISpec
 import Rootfs
+import SIF
 import Synchronization
 import Testing
 @testable import SifterCore
@@ -157,5 +158,58 @@ import Testing
         }
         #expect(sink.starts.count == 1 && sink.finished == 0)
         #expect(sink.abandonedAfter.count == 1 && sink.abandonedAfter[0].contains("writing the flattened tar failed"))
+    }
+}
+
+/// The partition's architecture when /bin/sh is no ELF file: the first executable ELF in
+/// Apptainer's walk order (names in byte order, a directory entered as soon as it is met), not
+/// in the order the stream writes files.
+@Suite struct PartitionArchWalkTests {
+    @Test func theFirstExecutableELFInWalkOrderDecides() throws {
+        let scratch = NSTemporaryDirectory() + "arch-walk-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let arm64 = PartitionArchTests.elf(machine: 183, elfClass: 2, littleEndian: true)
+        let i386 = PartitionArchTests.elf(machine: 3, elfClass: 1, littleEndian: true)
+        let riscv = PartitionArchTests.elf(machine: 243, elfClass: 2, littleEndian: true)
+        // Root names in byte order: "0script" (not ELF), "a-dir" (entered: a-dir/sub/tool, arm64),
+        // "b" (386, but not executable), "c" (riscv64, executable: first if a directory's files
+        // came before its subdirectories, as the stream writes them).
+        let members: [(String, ArchiveEntry.FileType, UInt32, [UInt8])] = [
+            ("c", .regular, 0o755, riscv), ("b", .regular, 0o644, i386),
+            ("0script", .regular, 0o755, Array("#!/bin/sh\n".utf8)), ("a-dir", .directory, 0o755, []),
+            ("a-dir/sub", .directory, 0o755, []), ("a-dir/sub/tool", .regular, 0o700, arm64),
+        ]
+        let path = scratch + "/layer.tar"
+        let writer = try ArchiveWriter(path: path)
+        for (name, type, mode, content) in members {
+            let entry = try ArchiveEntry()
+            entry.pathname = name
+            entry.fileType = type
+            entry.permissions = mode
+            entry.mtime = ArchiveTimestamp(seconds: 1)
+            entry.size = Int64(content.count)
+            try writer.writeHeader(entry)
+            if !content.isEmpty { try writer.writeData(content) }
+        }
+        try writer.finish()
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let digest = try Digest(sha256Hex: SHA256.hash(bytes).hex)
+        let layer = ResolvedImage.Layer(descriptor: Descriptor(mediaType: MediaType.ociLayer, digest: digest, size: Int64(bytes.count)),
+                                        diffID: digest, path: path)
+        let json = #"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["\#(digest)"]}}"#
+        let config = try ImageConfig.decode(Array(json.utf8))
+        let image = ResolvedImage(sourceText: "oci:walk", reference: "walk", bootstrap: "oci", registry: nil, repository: nil,
+                                  indexDigest: nil, manifestDigest: digest,
+                                  manifest: Manifest(config: Descriptor(mediaType: MediaType.ociConfig, digest: digest, size: 1),
+                                                     layers: [layer.descriptor]),
+                                  configDigest: digest, configBytes: Array(json.utf8), config: config, layers: [layer])
+        let out = scratch + "/out.tar"
+        let fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        defer { close(fd) }
+        let outcome = try FlattenStage.stream(image: image, metadata: try BuildMetadata(image: image, time: 1),
+                                              into: DescriptorSink(descriptor: fd), workers: 1)
+        #expect(outcome.arch == PartitionArch.Choice(arch: try #require(Arch(goName: "arm64")), source: .executable), "\(outcome.arch)")
+        #expect(outcome.summary.firstExecutableHead == arm64)
     }
 }

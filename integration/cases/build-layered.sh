@@ -86,4 +86,11 @@ status=0
 "$SIFTER" build --force oci:layout:t1 /dev/null 2>devnull.err || status=$?
 [ "$status" != 0 ] && grep -q "not a regular file" devnull.err || fail "build --force replaced /dev/null: $(cat devnull.err)"
 [ -c /dev/null ] || fail "/dev/null is no longer a device"
+# A --platform the single-manifest image is not for: built as it is, with a warning naming both.
+"$SIFTER" build --platform linux/arm64 oci:layout:t1 other-platform.sif 2>other-platform.err
+grep -q "warning: oci:layout:t1 is a single image.*linux/amd64.*requested platform linux/arm64" other-platform.err ||
+  fail "no platform warning: $(cat other-platform.err)"
+cmp out.sif other-platform.sif >/dev/null 2>&1 && fail "the SIF ID does not record the requested platform"
+"$SIFTER" build oci:layout:t1 default-platform.sif 2>default-platform.err
+grep -q "warning" default-platform.err && fail "a warning without --platform: $(cat default-platform.err)"
 echo "layered image: trees equal, reproducible, unprivileged build identical"

@@ -84,13 +84,22 @@ mkdir -p tree/data
 [ "$(chroot tree /bin/sh -c "$workdir_runscript" x pwd)" = /data ] || fail "--workdir runscript does not cd"
 chroot tree /bin/sh -c "$runscript" x pwd | grep -qx / || fail "runscript without --workdir changes directory"
 
-# %environment: the values 10-docker2singularity.sh gives, clean and with the host's GREETING.
+# %environment, through Apptainer's action script (action_script.sh): the host's environment
+# cleared, 10-docker2singularity.sh, PATH completed by fixpath (process_linux.go fixPathBuiltin),
+# then 90-environment.sh. sifter's SIF has %environment appended to its 90-environment.sh, as
+# insertEnvScript (metadata.go) does when apptainer build reads the file; both must give the
+# image's values, and PATH must keep Apptainer's additions.
 environment=$(section layered.def environment)
+printf '#!/bin/sh\n\n%s\n' "$environment" >tree/rebuilt-90-environment.sh
+fixpath='__fixpath() { o=$PATH; for d in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
+  case ":$PATH:" in *":$d:"*) ;; *) o="${o:+$o:}$d" ;; esac; done; printf %s "$o"; }'
 probe='printf "[%s]" "$PATH" "$GREETING"'
-for host in "" "from host"; do
-  from_def=$(env ${host:+GREETING="$host"} chroot tree /bin/sh -c "$environment
-$probe")
-  from_sif=$(env ${host:+GREETING="$host"} chroot tree /bin/sh -c ". /.singularity.d/env/10-docker2singularity.sh; $probe")
-  [ "$from_def" = "$from_sif" ] || fail "%environment gives $from_def, the SIF gives $from_sif"
+for env90 in /.singularity.d/env/90-environment.sh /rebuilt-90-environment.sh; do
+  got=$(env -i "$(command -v chroot)" tree /bin/sh -c "$fixpath
+. /.singularity.d/env/10-docker2singularity.sh; export PATH=\"\$(__fixpath)\"; . $env90; $probe")
+  want='[/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin][hello "world" $HOME]'
+  [ "$got" = "$want" ] || fail "environment with $env90: $got"
 done
+{ cat "$root/defs/runtime/env/90-environment.sh"; printf '\n%s\n\n\n' "$environment"; } |
+  cmp - tree/.singularity.d/env/90-environment.sh || fail "90-environment.sh is not the base with %environment appended"
 echo "layered def: header, defs/images current, Deffile object, runscript and environment in a chroot"

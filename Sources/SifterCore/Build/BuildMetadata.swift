@@ -19,28 +19,47 @@ public struct BuildMetadata: Sendable {
 
     public init(image: ResolvedImage, time: Int64) throws {
         self.time = time
-        definition = DefinitionFile(image: image, options: DefinitionOptions(pinned: true, applyWorkingDir: false)).text
+        let definitionFile = DefinitionFile(image: image, options: DefinitionOptions(pinned: true, applyWorkingDir: false))
+        definition = definitionFile.text
+        let labels = BuildMetadata.labels(image: image, definition: definitionFile, time: time)
+        self.labels = labels
+        runtimeEntries = ApptainerFiles.entries(config: image.config.config, labels: labels, definition: definitionFile)
+        inspectMetadata = Array(BuildMetadata.inspectJSON(entries: runtimeEntries, labels: labels, definition: definition).utf8)
+        ociConfig = try BuildMetadata.ociConfigJSON(image.config.config)
+    }
+
+    /// labels.json, merged in `insertLabelsJSON`'s order: the image's labels (the bootstrap's
+    /// `insertOCILabels`), then the build's (`addBuildLabels`, which win), then the definition
+    /// file's %labels where the key is still free, so `apptainer build` from the embedded file
+    /// gives the same set (build date and version aside).
+    static func labels(image: ResolvedImage, definition: DefinitionFile, time: Int64) -> [String: String] {
         var labels = image.config.config?.Labels ?? [:]
-        let created = UnixTime.iso8601(time)
-        // Build labels win over image labels with the same key, as in Apptainer.
-        let buildLabels: [String: String] = [
+        var buildLabels: [String: String] = [
             "org.label-schema.schema-version": "1.0",
             "org.label-schema.build-date": BuildMetadata.labelSchemaDate(time),
-            "org.opencontainers.image.created": created,
+            "org.opencontainers.image.created": UnixTime.iso8601(time),
             "org.label-schema.usage.singularity.deffile.bootstrap": image.bootstrap,
-            "org.label-schema.usage.singularity.deffile.from": "\(image.reference)@\(image.manifestDigest)",
-            "org.opencontainers.image.base.name": image.reference,
-            "org.opencontainers.image.base.digest": image.manifestDigest.description,
             "org.opencontainers.image.architecture": image.config.architecture,
             "org.label-schema.build-arch": image.config.architecture,
             "org.sylabs.sifter.version": BuildMetadata.sifterVersion,
         ]
+        // One label per header key of the definition file, with its value as written; for a
+        // registry, Apptainer 1.5+ names the base image by that reference and its digest.
+        if let from = definition.from {
+            buildLabels["org.label-schema.usage.singularity.deffile.from"] = from
+            if image.bootstrap == "docker" {
+                buildLabels["org.opencontainers.image.base.name"] = from
+                buildLabels["org.opencontainers.image.base.digest"] = image.manifestDigest.description
+            }
+        }
+        if ApptainerFiles.helpFile(definition) != nil {
+            buildLabels["org.label-schema.usage"] = "/.singularity.d/runscript.help"
+            buildLabels["org.label-schema.usage.apptainer.runscript.help"] = "/.singularity.d/runscript.help"
+        }
+        if let variant = image.config.variant { buildLabels["org.opencontainers.image.variant"] = variant }
         labels.merge(buildLabels) { _, build in build }
-        if let variant = image.config.variant { labels["org.opencontainers.image.architecture.variant"] = variant }
-        self.labels = labels
-        runtimeEntries = ApptainerFiles.entries(config: image.config.config, labels: labels, definition: definition)
-        inspectMetadata = Array(BuildMetadata.inspectJSON(entries: runtimeEntries, labels: labels, definition: definition).utf8)
-        ociConfig = try BuildMetadata.ociConfigJSON(image.config.config)
+        labels.merge(definition.labels) { existing, _ in existing }
+        return labels
     }
 
     /// Apptainer's inspect document (`pkg/inspect/metadata.go`): file texts without trailing newlines.
@@ -53,13 +72,17 @@ public struct BuildMetadata: Sendable {
             ("/.singularity.d/env/10-docker2singularity.sh", .string(text(".singularity.d/env/10-docker2singularity.sh"))),
             ("/.singularity.d/env/90-environment.sh", .string(text(".singularity.d/env/90-environment.sh"))),
         ]
-        let attributes: [(String, JSONValue)] = [
+        var attributes: [(String, JSONValue)] = [
             ("environment", .object(environment)),
             ("labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
             ("runscript", .string(text(".singularity.d/runscript"))),
-            ("deffile", .string(definition.trimmingSuffixNewlines)),
-            ("startscript", .string(text(".singularity.d/startscript"))),
         ]
+        // Struct order: … runscript, test, helpfile, deffile, startscript; empty ones omitted.
+        if entries.contains(where: { $0.path == ".singularity.d/runscript.help" }) {
+            attributes.append(("helpfile", .string(text(".singularity.d/runscript.help"))))
+        }
+        attributes.append(("deffile", .string(definition.trimmingSuffixNewlines)))
+        attributes.append(("startscript", .string(text(".singularity.d/startscript"))))
         return JSONValue.object([("data", .object([("attributes", .object(attributes))])), ("type", .string("container"))])
             .rendered(indentString: "")
     }

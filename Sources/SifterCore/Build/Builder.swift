@@ -9,6 +9,8 @@ import Synchronization
 /// Options of `sifter build`.
 public struct BuildOptions: Sendable {
     public var platform: Platform = .host
+    /// `platform` was asked for (`--platform`), rather than this machine's taken by default.
+    public var platformRequested = false
     public var squashfs = MksquashfsOptions()
     /// Replace an existing output file.
     public var force = false
@@ -113,10 +115,7 @@ public struct Builder: Sendable {
             }
 
             let partitionSize = try fileSize(temporary) - offset
-            let arch = outcome.shellArch.flatMap { Arch(goName: $0) } ?? Arch(goName: image.config.architecture)
-            guard let arch else {
-                throw BuildError.failed(image.sourceText, stage: "arch", reason: "architecture \"\(image.config.architecture)\" has no SIF code")
-            }
+            let arch = outcome.arch.arch
             let partition = try ObjectInput(.partition, source: .inPlace(size: partitionSize),
                                             metadata: .partition(fs: .squash, part: .primarySystem, arch: arch))
             let sif = try SIFImage.create(path: temporary, options: createOptions, objects: leading + [partition])
@@ -133,12 +132,19 @@ public struct Builder: Sendable {
                 output: output, size: try fileSize(temporary), sha256: digest.hex, manifestDigest: image.manifestDigest,
                 indexDigest: image.indexDigest, configDigest: image.configDigest, arch: arch.goName, timings: clock.laps,
                 layersReadWhileDownloading: image.downloads?.readWhileDownloading ?? 0,
-                warnings: outcome.summary.warnings + sink.warnings)
+                warnings: platformWarning(image) + outcome.summary.warnings + sink.warnings)
         }
         if let digests = options.digests, let digest = try? Digest(sha256Hex: result.sha256) {
             digests.remember(digest, for: output)
         }
         return result
+    }
+
+    /// A single-manifest image whose platform is not the one asked for with `--platform`.
+    private func platformWarning(_ image: ResolvedImage) -> [String] {
+        guard options.platformRequested else { return [] }
+        return PlatformMismatch.warning(source: image.sourceText, requested: options.platform, image: image.platform,
+                                        fromIndex: image.indexDigest != nil).map { [$0] } ?? []
     }
 
     /// The SIF objects before the partition, in Apptainer's order (JSON objects sorted by name).

@@ -12,8 +12,8 @@ import Rootfs
 enum FlattenStage {
     struct Outcome {
         var summary: FlattenSummary
-        /// The Go architecture of the image's /bin/sh, from its ELF header.
-        var shellArch: String?
+        /// The partition's architecture, chosen as Apptainer chooses it.
+        var arch: PartitionArch.Choice
     }
 
     /// `lap` marks the end of each step for the timings: "index", then "stream".
@@ -32,7 +32,9 @@ enum FlattenStage {
         }
         try sink.finish()
         lap("stream")
-        return Outcome(summary: summary, shellArch: summary.probeHead.flatMap(ELF.goArch))
+        let arch = PartitionArch.choose(shellHead: summary.probeHead, firstExecutableHead: summary.firstExecutableHead,
+                                        configArchitecture: image.config.architecture)
+        return Outcome(summary: summary, arch: arch)
     }
 
     /// The flattener for an image with Apptainer's runtime files added on top.
@@ -52,34 +54,15 @@ enum FlattenStage {
             case .replace: .replace
             case .ifMissing: .ifAbsent
             case .ifMissingOrSymlink: .ifAbsentOrSymlink
+            case .replaceThroughSymlink: .replaceThroughSymlink
+            case let .replaceKeepingHistory(directory, prefix): .replaceKeepingHistory(directory: directory, prefix: prefix)
             }
             return SyntheticEntry(path: entry.path, kind: kind, mode: entry.mode, mtime: metadata.time, policy: policy)
         }
         var options = FlattenOptions(imageName: image.sourceText, defaultTime: metadata.time, synthetic: synthetic,
                                      probePath: "bin/sh")
         options.gnuLongLinkTargets = gnuLongLinkTargets
+        options.executableProbe = PartitionArch.endsWalk
         return LayerFlattener(layers: layers, options: options, workers: workers)
-    }
-}
-
-/// Reads the machine of an ELF header, as Apptainer's `ArchFromContainer` does for /bin/sh.
-enum ELF {
-    static func goArch(_ head: [UInt8]) -> String? {
-        guard head.count >= 20, head.starts(with: [0x7F, 0x45, 0x4C, 0x46]) else { return nil }
-        let is64 = head[4] == 2
-        let littleEndian = head[5] == 1
-        let machine = littleEndian ? UInt16(head[18]) | UInt16(head[19]) << 8 : UInt16(head[19]) | UInt16(head[18]) << 8
-        switch machine {
-        case 3: return "386"
-        case 62: return "amd64"
-        case 40: return "arm"
-        case 183: return "arm64"
-        case 21: return littleEndian ? "ppc64le" : "ppc64"
-        case 22: return "s390x"
-        case 243: return "riscv64"
-        case 258: return "loong64"
-        case 8: return is64 ? (littleEndian ? "mips64le" : "mips64") : (littleEndian ? "mipsle" : "mips")
-        default: return nil
-        }
     }
 }

@@ -3,6 +3,7 @@ import OCISpec
 /// The sections, each from one part of the image config.
 extension DefinitionWriter {
     /// %help: for people, so values are shown (control characters escaped), not reproduced.
+    /// Apptainer writes it to /.singularity.d/runscript.help (`apptainer run-help`).
     mutating func help(_ origin: DefinitionFile.Origin) {
         let labels = config.Labels ?? [:]
         func label(_ keys: String...) -> String? {
@@ -29,38 +30,78 @@ extension DefinitionWriter {
         if let volumes = config.Volumes, !volumes.isEmpty {
             facts.append("Volumes: \(volumes.keys.sorted().joined(separator: ", ")) (not created; bind host directories with --bind)")
         }
+        if let healthcheck = Self.healthcheckJSON(config.Healthcheck) {
+            facts.append("Health check: \(healthcheck) (Docker's HEALTHCHECK; Apptainer never runs it)")
+        }
         if !lines.isEmpty, !facts.isEmpty { lines.append("") }
         lines += facts.map(DefinitionText.helpLine)
         guard !lines.isEmpty else { return }
         add("help", lines.map { $0.isEmpty ? "\n" : $0 + "\n" }.joined())
     }
 
-    /// %labels: `KEY VALUE`, verbatim, indented (which also keeps a `bootstrap:` key off column
-    /// 0). Apptainer trims each line and splits it at the first space, so a value with a line
-    /// break or with white space at either end, and a key with a space or starting with `#` or
-    /// `%`, cannot be written; they are left out with a comment. Nothing is lost in the built
-    /// image: the docker and oci bootstraps copy the image's labels themselves.
-    mutating func labels() {
-        guard let labels = config.Labels, !labels.isEmpty else { return }
+    /// %labels: only the labels sifter adds. The docker and oci bootstraps copy the image's own
+    /// labels into the container before %labels is applied, and Apptainer's `insertLabelsJSON`
+    /// warns once for every %labels key that already exists, so the image's labels are listed
+    /// as comments only (values shortened, control characters escaped).
+    mutating func labels(_ origin: DefinitionFile.Origin) {
         var body = ""
-        for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
-            if let problem = DefinitionText.labelProblem(key: key, value: value) {
-                let shown = "\"" + DefinitionText.visible(key) + "\""
-                warn("label \(shown) is not in %labels: \(problem)")
-                body += "    # label \(shown) left out: \(problem); the bootstrap copies it from the image\n"
-            } else {
-                body += value.isEmpty ? "    \(key)\n" : "    \(key) \(value)\n"
+        let imageLabels = (config.Labels ?? [:]).sorted { $0.key < $1.key }
+        if !imageLabels.isEmpty {
+            body += "    # The image's labels, which the bootstrap copies (repeating them here would only make\n"
+            body += "    # apptainer build warn that each already exists):\n"
+            for (key, value) in imageLabels {
+                body += "    #   " + DefinitionText.visible(key) + (value.isEmpty ? "" : " " + Self.shown(value)) + "\n"
             }
         }
+        var own: [(String, String)] = []
+        if origin.bootstrap == "docker", let from, from != origin.reference {
+            own.append((DefinitionFile.Label.sourceReference, origin.reference))
+        }
+        if let healthcheck = Self.healthcheckJSON(config.Healthcheck) {
+            own.append((DefinitionFile.Label.healthcheck, healthcheck))
+        }
+        for (key, value) in own {
+            if let problem = DefinitionText.labelProblem(key: key, value: value) {
+                warn("label \(key) is not in %labels: \(problem)")
+                body += "    # label \(key) left out: \(problem)\n"
+            } else {
+                body += "    \(key) \(value)\n"
+                labelValues[key] = value
+            }
+        }
+        guard !body.isEmpty else { return }
         add("labels", body)
     }
 
-    /// %environment: the rules of `ApptainerFiles.environmentScript` (PATH forced, the others
-    /// defaults that the host's values override, names a shell cannot hold skipped), with line
-    /// breaks guarded so no value can start a section.
+    /// A value shown in a comment: at most 200 characters of it, made visible (a build variable
+    /// cut open at the end included); the rest is counted, not shown.
+    static func shown(_ text: String) -> String {
+        let scalars = Array(text.unicodeScalars)
+        guard scalars.count > 200 else { return DefinitionText.visible(text) }
+        return DefinitionText.visible(String(String.UnicodeScalarView(scalars[..<200]))) + " … (\(scalars.count - 200) more characters)"
+    }
+
+    /// The HEALTHCHECK test as Docker stores it (`["CMD-SHELL", "…"]`), compact JSON on one line,
+    /// with `{` written `\u007b` where it would start a build variable; nil for none or `NONE`.
+    static func healthcheckJSON(_ healthcheck: ImageConfig.Healthcheck?) -> String? {
+        guard let test = healthcheck?.Test, let kind = test.first, kind != "NONE" else { return nil }
+        let json = JSONValue.array(test.map { .string($0) }).rendered(indentString: "")
+        return DefinitionText.breakBuildVariables(json, replacingWith: "\\u007b")
+    }
+
+    /// %environment: the image's Env as defaults only. The docker and oci bootstraps already
+    /// write it to /.singularity.d/env/10-docker2singularity.sh (`insertEnv`), which the action
+    /// script sources, then completes PATH with Apptainer's default directories (`fixpath`),
+    /// before 90-environment.sh, where this section goes (`insertEnvScript`). Setting a value
+    /// outright here would undo that (a PATH without /usr/local/sbin…); as `${NAME:-value}`
+    /// every line keeps what is already set, so the final environment is the one of
+    /// `apptainer build x.sif docker://…`, and of the SIF sifter builds.
     mutating func environment() {
         guard let env = config.Env, !env.isEmpty else { return }
-        var body = "# The image's Env: PATH is set, the others are defaults that the host's values override.\n"
+        var body = "# The image's Env, which the bootstrap also writes to /.singularity.d/env/10-docker2singularity.sh,\n"
+        body += "# sourced before this section: each line keeps a value already set (and Apptainer's PATH\n"
+        body += "# additions). Apptainer clears the host's environment first, so host variables do not\n"
+        body += "# override these; --env, --env-file and APPTAINERENV_NAME do.\n"
         for element in env {
             let parts = element.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             let name = parts[0]
@@ -72,8 +113,6 @@ extension DefinitionWriter {
             }
             if parts.count == 1 {
                 body += "export \(name)=\"${\(name):-}\"\n"
-            } else if name == "PATH" {
-                body += "export PATH=\"\(DefinitionText.doubleQuotedBody(parts[1]))\"\n"
             } else {
                 body += "export \(name)=\"${\(name):-\"\(DefinitionText.doubleQuotedBody(parts[1]))\"}\"\n"
             }
@@ -81,10 +120,12 @@ extension DefinitionWriter {
         add("environment", body)
     }
 
-    /// %runscript and %startscript: the SIF's runscript (`ApptainerFiles.runscript`, same
-    /// template, same quoting) without its shebang, so the two behave the same in Apptainer's
-    /// default mode and under --no-eval, and Apptainer still finds the exact `eval` line that
-    /// makes it run the script in its own shell interpreter (images without /bin/sh).
+    /// %runscript: the SIF's runscript (`ApptainerFiles.runscript`, same template, same
+    /// quoting) without its shebang, so the two behave the same in Apptainer's default mode and
+    /// under --no-eval, and Apptainer still finds the exact `eval` line that makes it run the
+    /// script in its own shell interpreter (images without /bin/sh). No %startscript: an
+    /// image built by `apptainer build x.sif docker://…` (and by sifter) has Apptainer's empty
+    /// one, so `apptainer instance start` runs nothing; `apptainer instance run` runs this.
     mutating func scripts() {
         var prefix = ""
         if let directory = config.WorkingDir, !directory.isEmpty {
@@ -97,9 +138,7 @@ extension DefinitionWriter {
                     + "and runs in the caller's directory (sifter def --workdir adds a cd here).\n"
             }
         }
-        let body = prefix + Self.runscriptBody(entrypoint: config.Entrypoint ?? [], cmd: config.Cmd ?? [])
-        add("runscript", body)
-        add("startscript", body)
+        add("runscript", prefix + Self.runscriptBody(entrypoint: config.Entrypoint ?? [], cmd: config.Cmd ?? []))
     }
 
     /// `ApptainerFiles.runscript` minus `#!/bin/sh\n`, with `DefinitionText.singleQuoted`. The
@@ -122,30 +161,6 @@ extension DefinitionWriter {
     /// `set -- 'arg' "$@"` lines, last argument first, so that they prepend in order.
     static func prependLines(_ arguments: [String], indent: String) -> String {
         arguments.reversed().map { "\(indent)set -- \(DefinitionText.singleQuoted($0)) \"$@\"\n" }.joined()
-    }
-
-    /// %test from HEALTHCHECK: `CMD` runs its arguments, `CMD-SHELL` runs its text with the
-    /// image's Shell (default `/bin/sh -c`), as Docker does; `NONE` or no test means no section.
-    mutating func test() {
-        guard let test = config.Healthcheck?.Test, let kind = test.first, kind != "NONE" else { return }
-        let argv: [String]
-        switch kind {
-        case "CMD":
-            argv = Array(test.dropFirst())
-        case "CMD-SHELL":
-            let shell = (config.Shell?.isEmpty == false ? config.Shell : nil) ?? ["/bin/sh", "-c"]
-            argv = test.count > 1 ? shell + [test.dropFirst().joined(separator: " ")] : []
-        default:
-            warn("HEALTHCHECK test kind \(DefinitionText.visible(kind)) is not CMD, CMD-SHELL or NONE: no %test")
-            return
-        }
-        guard !argv.isEmpty else {
-            warn("HEALTHCHECK \(DefinitionText.visible(kind)) has no command: no %test")
-            return
-        }
-        var body = "# The image's HEALTHCHECK. apptainer build runs %test at the end of the build (--notest skips it).\n"
-        body += "exec " + argv.map(DefinitionText.singleQuoted).joined(separator: " ") + "\n"
-        add("test", body)
     }
 
     /// Splits at line feeds only (a `\r\n` pair is one Swift Character but two lines' worth of

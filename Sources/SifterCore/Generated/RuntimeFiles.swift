@@ -5,7 +5,8 @@ enum RuntimeFiles {
         "actions/exec": #"""
 #!/bin/sh
 # sifter: `apptainer exec` action. Sources the container environment, then runs the command.
-for script in $(ls /.singularity.d/env/*.sh | sort -n); do
+# A glob, not ls | sort: shell builtins only, so images with nothing but a shell work.
+for script in /.singularity.d/env/*.sh; do
     if [ -f "$script" ]; then
         . "$script"
     fi
@@ -18,7 +19,8 @@ exec "$@"
 #!/bin/sh
 # sifter: `apptainer run` action. Sources the container environment, then the runscript
 # (of the SCIF app when one is named).
-for script in $(ls /.singularity.d/env/*.sh | sort -n); do
+# A glob, not ls | sort: shell builtins only, so images with nothing but a shell work.
+for script in /.singularity.d/env/*.sh; do
     if [ -f "$script" ]; then
         . "$script"
     fi
@@ -42,7 +44,8 @@ exec /bin/sh "$@"
         "actions/shell": #"""
 #!/bin/sh
 # sifter: `apptainer shell` action. Sources the container environment, then starts a shell.
-for script in $(ls /.singularity.d/env/*.sh | sort -n); do
+# A glob, not ls | sort: shell builtins only, so images with nothing but a shell work.
+for script in /.singularity.d/env/*.sh; do
     if [ -f "$script" ]; then
         . "$script"
     fi
@@ -72,7 +75,8 @@ exit 1
 # do not remove it.
 kill -CONT 1
 
-for script in $(ls /.singularity.d/env/*.sh | sort -n); do
+# A glob, not ls | sort: shell builtins only, so images with nothing but a shell work.
+for script in /.singularity.d/env/*.sh; do
     if [ -f "$script" ]; then
         . "$script"
     fi
@@ -86,7 +90,8 @@ fi
         "actions/test": #"""
 #!/bin/sh
 # sifter: `apptainer test` action. Sources the container environment, then the test script.
-for script in $(ls /.singularity.d/env/*.sh | sort -n); do
+# A glob, not ls | sort: shell builtins only, so images with nothing but a shell work.
+for script in /.singularity.d/env/*.sh; do
     if [ -f "$script" ]; then
         . "$script"
     fi
