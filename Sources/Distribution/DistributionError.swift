@@ -28,7 +28,7 @@ public enum DistributionError: Error, Sendable, CustomStringConvertible {
     /// A manifest of a kind sifter cannot read.
     case unsupportedMediaType(registry: String, repository: String, mediaType: String)
     /// The index has no image for the wanted platform.
-    case platformNotFound(reference: String, wanted: Platform, available: [Platform])
+    case platformNotFound(reference: String, wanted: Platform, available: [String])
     /// The registry's response is malformed (missing header, bad JSON, ...).
     case invalidResponse(registry: String, repository: String?, reason: String)
     /// Getting a token or using a challenge failed.
@@ -76,7 +76,7 @@ public enum DistributionError: Error, Sendable, CustomStringConvertible {
         case let .unsupportedMediaType(registry, repository, mediaType):
             return "\(Self.place(registry, repository)): unsupported manifest media type \"\(mediaType)\""
         case let .platformNotFound(reference, wanted, available):
-            let list = available.isEmpty ? "none" : available.map(\.description).joined(separator: ", ")
+            let list = available.isEmpty ? "none" : available.joined(separator: ", ")
             return "\(reference): no image for platform \(wanted); available: \(list) (choose one with --platform)"
         case let .invalidResponse(registry, repository, reason):
             return "\(Self.place(registry, repository)): invalid response: \(reason)"

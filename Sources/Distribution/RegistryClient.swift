@@ -14,7 +14,7 @@ public struct FetchedManifest: Sendable, Hashable {
 }
 
 /// The image `resolve` chose: everything `build` needs before downloading layers.
-public struct ResolvedImage: Sendable, Hashable {
+public struct RegistryImage: Sendable, Hashable {
     public var reference: ImageReference
     /// Digest of the index the tag pointed at, when it pointed at one.
     public var indexDigest: Digest?
@@ -188,7 +188,7 @@ public final class RegistryClient: Sendable {
 
     /// Resolves a reference to one image: follows an index to the manifest for `platform`
     /// (attestation entries skipped), checks every digest, and reads the config.
-    public func resolve(_ ref: ImageReference, platform: Platform = .host) throws(DistributionError) -> ResolvedImage {
+    public func resolve(_ ref: ImageReference, platform: Platform = .host) throws(DistributionError) -> RegistryImage {
         let session = try makeSession()
         var fetched = try fetchManifest(ref, session: session)
         var indexDigest: Digest?
@@ -198,9 +198,7 @@ public final class RegistryClient: Sendable {
             do { index = try Index.decode(fetched.bytes) } catch {
                 throw .invalidResponse(registry: ref.registry, repository: ref.repository, reason: "\(error)")
             }
-            guard let entry = index.manifest(for: platform) else {
-                throw .platformNotFound(reference: ref.description, wanted: platform, available: index.availablePlatforms)
-            }
+            let entry = try select(platform, in: index, digest: fetched.digest, of: ref, session: session)
             guard MediaType.manifestTypes.contains(entry.mediaType) else {
                 throw .unsupportedMediaType(registry: ref.registry, repository: ref.repository, mediaType: entry.mediaType)
             }
@@ -221,10 +219,45 @@ public final class RegistryClient: Sendable {
         }
         let configBytes = try fetchBlobBytes(ref, manifest.config, limit: Self.configLimit, session: session)
         if chosenPlatform == nil, let config = try? ImageConfig.decode(configBytes) { chosenPlatform = config.platform }
-        return ResolvedImage(
+        return RegistryImage(
             reference: ref, indexDigest: indexDigest, manifestDigest: fetched.digest, manifest: manifest,
             manifestBytes: fetched.bytes, manifestMediaType: fetched.mediaType, configBytes: configBytes,
             configDigest: manifest.config.digest, platform: chosenPlatform ?? platform)
+    }
+
+    /// The manifest for `platform` in the index `ref` named (which has `digest`), following indexes
+    /// nested in it two levels deep (each fetched, size and digest checked).
+    public func select(_ platform: Platform, in index: Index, digest: Digest, of ref: ImageReference)
+        throws(DistributionError) -> Descriptor
+    {
+        try select(platform, in: index, digest: digest, of: ref, session: makeSession())
+    }
+
+    func select(_ platform: Platform, in index: Index, digest: Digest, of ref: ImageReference, session: Session)
+        throws(DistributionError) -> Descriptor
+    {
+        do {
+            return try index.selectManifest(for: platform, digest: digest) { nested in
+                let fetched = try fetchManifest(ref.pinned(to: nested.digest), session: session)
+                guard Int64(fetched.bytes.count) == nested.size else {
+                    throw DistributionError.sizeMismatch(registry: ref.registry, repository: ref.repository, digest: nested.digest,
+                                                         expected: nested.size, actual: Int64(fetched.bytes.count))
+                }
+                guard fetched.isIndex else {
+                    throw DistributionError.unsupportedMediaType(registry: ref.registry, repository: ref.repository,
+                                                                 mediaType: fetched.mediaType)
+                }
+                return try Index.decode(fetched.bytes)
+            }.manifest
+        } catch let error as DistributionError {
+            throw error
+        } catch OCISpecError.noMatchingPlatform(_, let available) {
+            throw .platformNotFound(reference: ref.description, wanted: platform, available: available)
+        } catch let error as OCISpecError {
+            throw .invalidInput(error)
+        } catch {
+            throw .invalidResponse(registry: ref.registry, repository: ref.repository, reason: "\(error)")
+        }
     }
 
     /// A small blob (a config) into memory, size and digest checked. Inline `data` of the

@@ -2,8 +2,8 @@
 # artifact given to `build` or `def` gets a message naming its config media type (and, for a
 # SIF, pointing at `sifter pull`), from an OCI layout and from the real registry. Indexes nested
 # in an image index are followed two levels deep (those build); deeper ones, and a nested index
-# without the platform, are named as nested in the message. (The registry side of nested
-# indexes is the registry client's, not checked here.)
+# without the platform, are named as nested in the message, from a layout and from the
+# registry alike.
 source "$(dirname "$0")/../lib.sh"
 cd "$CASE_WORK"
 start_registry none
@@ -97,3 +97,45 @@ refused "application/vnd.cncf.helm.config.v1+json" "not a container image" -- \
   build --plain-http "docker://$REGISTRY/test/chart:0.1.0" chart.sif
 refused "application/vnd.cncf.helm.config.v1+json" -- def --plain-http "docker://$REGISTRY/test/chart:0.1.0"
 echo "artifacts named, nested indexes followed"
+
+# Nested indexes from the registry too: the layout's nested tags pushed as they are (blobs,
+# then manifests and indexes bottom-up, each by digest, the top one by tag).
+python3 - "$REGISTRY" <<'PY'
+import json, sys, urllib.request
+registry = sys.argv[1]
+root = "art"
+index = json.load(open(root + "/index.json"))
+def blob(digest):
+    return open(root + "/blobs/sha256/" + digest.split(":")[1], "rb").read()
+def request(method, url, data=None, headers={}):
+    req = urllib.request.Request("http://" + registry + url, data=data, method=method, headers=headers)
+    return urllib.request.urlopen(req)
+def push(repo, descriptor, reference):
+    body = blob(descriptor["digest"])
+    media = descriptor["mediaType"]
+    if "index" in media or "manifest" in media:
+        document = json.loads(body)
+        for child in document.get("manifests", []):
+            push(repo, child, child["digest"])
+        for part in [document.get("config")] + document.get("layers", []):
+            if part:
+                location = request("POST", f"/v2/{repo}/blobs/uploads/").headers["Location"]
+                separator = "&" if "?" in location else "?"
+                path = location.split(registry, 1)[-1]
+                request("PUT", f"{path}{separator}digest={part['digest']}", blob(part["digest"]),
+                        {"Content-Type": "application/octet-stream"})
+        request("PUT", f"/v2/{repo}/manifests/{reference}", body, {"Content-Type": media})
+for entry in index["manifests"]:
+    tag = entry.get("annotations", {}).get("org.opencontainers.image.ref.name")
+    if tag in ("nested", "nested-arm", "too-deep"):
+        push("test/nested", entry, tag)
+PY
+"$SIFTER" build --plain-http "docker://$REGISTRY/test/nested:nested" nested-remote.sif >/dev/null ||
+  fail "a nested index from the registry does not build"
+cmp nested.sif nested-remote.sif >/dev/null 2>&1 || {
+  unsquashfs -q -d nested-remote-tree -o "$(partition_offset nested-remote.sif)" nested-remote.sif >/dev/null
+  python3 "$COMPARE_TREES" nested-tree nested-remote-tree --ignore .singularity.d
+}
+refused "nested" "linux/arm64" -- build --plain-http --platform linux/amd64 "docker://$REGISTRY/test/nested:nested-arm" arm-remote.sif
+refused "nested" "more than 2" -- build --plain-http "docker://$REGISTRY/test/nested:too-deep" deep-remote.sif
+echo "nested indexes from the registry followed and named"

@@ -69,10 +69,7 @@ public struct Converter: Sendable {
         let fetched = try sourceClient.fetchManifest(reference)
         guard fetched.isIndex else { return fetched.digest }
         let index = try Index.decode(fetched.bytes)
-        guard let entry = index.manifest(for: options.platform) else {
-            throw DistributionError.platformNotFound(reference: reference.description, wanted: options.platform, available: index.availablePlatforms)
-        }
-        return entry.digest
+        return try sourceClient.select(options.platform, in: index, digest: fetched.digest, of: reference).digest
     }
 
     /// The result of a push that already happened, when the first tag of DEST is a SIF
