@@ -13,9 +13,9 @@ import OCISpec
 ///
 /// The file being written is reached through the arrival's own duplicate of its descriptor,
 /// made and closed under the lock: a reader's duplicate can never hit a descriptor number the
-/// writer already closed (and the process reused).
-public final class BlobArrival: @unchecked Sendable {
-    // @unchecked: every mutable field is read and written under `condition`.
+/// writer already closed (and the process reused). A reader is a `Reader`, which owns its own
+/// duplicate in turn.
+public final class BlobArrival: Sendable {
     public let digest: Digest
     public let size: Int64
     /// Where the verified blob lives once complete.
@@ -29,24 +29,23 @@ public final class BlobArrival: @unchecked Sendable {
         case failed(DistributionError)
     }
 
-    private let condition = NSCondition()
-    private var state = State.queued
-    private var published: Int64 = 0
-    /// The furthest any reader was allowed to read.
-    private var handedOut: Int64 = 0
-    private var overwritten = false
-    /// This run checked the blob's digest (downloading it, or re-hashing the cached copy).
-    private var downloadedHere = false
-    private var openedWhileWriting = false
-    /// A reader holds a descriptor of the file being written now (a later `begin` replaces it).
-    private var readerHoldsCurrentFile = false
+    private struct Progress {
+        var state = State.queued
+        var published: Int64 = 0
+        /// The furthest any reader was allowed to read.
+        var handedOut: Int64 = 0
+        var overwritten = false
+        /// This run checked the blob's digest (downloading it, or re-hashing the cached copy).
+        var downloadedHere = false
+        var openedWhileWriting = false
+        /// A reader holds a descriptor of the file being written now (a later `begin` replaces it).
+        var readerHoldsCurrentFile = false
+    }
+
+    private let progress = WaitableState(Progress())
 
     /// A reader opened the blob before its download ended.
-    var wasReadWhileWriting: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return openedWhileWriting
-    }
+    var wasReadWhileWriting: Bool { progress.withLock { $0.openedWhileWriting } }
 
     init(digest: Digest, size: Int64, path: String) {
         self.digest = digest
@@ -55,56 +54,98 @@ public final class BlobArrival: @unchecked Sendable {
     }
 
     deinit {
-        if case let .writing(fd) = state { close(fd) }
+        progress.withLock { progress in
+            if case let .writing(fd) = progress.state { close(fd) }
+        }
     }
 
     // MARK: Reading
 
-    /// A descriptor for reading the blob from its first byte, once its download has begun,
-    /// and whether this run's download verifies (verified) exactly these bytes. A blob that
-    /// was already in the cache is not: its reader must check it.
-    public func openForReading() throws(DistributionError) -> (fd: Int32, verifiedByDownload: Bool) {
-        condition.lock()
-        defer { condition.unlock() }
-        while case .queued = state { condition.wait() }
-        switch state {
-        case let .writing(fd):
-            // The writer's own open file (the partial is renamed into place while we read),
-            // shared: readers must use pread, as the writer uses pwrite.
-            let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
-            guard copy >= 0 else { throw .io(operation: "dup", path: path, errno: errno) }
-            openedWhileWriting = true
-            readerHoldsCurrentFile = true
-            return (copy, true)
-        case .verified:
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
-            return (fd, downloadedHere)
-        case let .failed(error):
-            throw error
-        case .queued:
-            preconditionFailure("waited for the download to begin")
+    /// The blob's bytes for one reader: its own descriptor (closed when the reader is
+    /// released), read at the reader's offsets, each read waiting until the bytes are written.
+    public final class Reader: Sendable {
+        public let arrival: BlobArrival
+        private let descriptor: Int32
+        /// This run's download (or check of the cached copy) vouches for exactly these bytes;
+        /// false for a blob found complete in the cache, which its reader must hash.
+        public let verifiedByDownload: Bool
+
+        fileprivate init(arrival: BlobArrival, descriptor: Int32, verifiedByDownload: Bool) {
+            self.arrival = arrival
+            self.descriptor = descriptor
+            self.verifiedByDownload = verifiedByDownload
         }
+
+        deinit { close(descriptor) }
+
+        /// Fills `buffer` with the bytes at `offset`, waiting until they are written; fewer only
+        /// where the blob ends. Whole buffers, as a regular file gives them: a decompressor
+        /// expects a header in one piece, and fewer wake-ups cost less.
+        public func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(DistributionError) -> Int {
+            guard let base = buffer.baseAddress, offset < arrival.size else { return 0 }
+            let wanted = offset + min(Int64(buffer.count), arrival.size - offset)
+            var available = offset
+            while available < wanted {
+                let now = try arrival.readable(beyond: available)
+                if now <= available { break }
+                available = now
+            }
+            let length = Int(min(available, wanted) - offset)
+            var done = 0
+            while done < length {
+                // The descriptor is shared with the writer (a duplicate): read at our own offset.
+                let n = pread(descriptor, base + done, length - done, off_t(offset + Int64(done)))
+                if n > 0 {
+                    done += n
+                } else if n == 0 {
+                    break
+                } else if errno != EINTR {
+                    throw .io(operation: "read", path: arrival.path, errno: errno)
+                }
+            }
+            return done
+        }
+    }
+
+    /// A reader of the blob from its first byte, once its download has begun.
+    public func openReader() throws(DistributionError) -> Reader {
+        let (fd, verified) = try progress.wait { (progress) throws(DistributionError) -> (Int32, Bool)? in
+            switch progress.state {
+            case .queued:
+                return nil
+            case let .writing(fd):
+                // The writer's own open file (the partial is renamed into place while we read),
+                // shared: readers must use pread, as the writer uses pwrite.
+                let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+                guard copy >= 0 else { throw .io(operation: "dup", path: path, errno: errno) }
+                progress.openedWhileWriting = true
+                progress.readerHoldsCurrentFile = true
+                return (copy, true)
+            case .verified:
+                let fd = open(path, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
+                return (fd, progress.downloadedHere)
+            case let .failed(error):
+                throw error
+            }
+        }
+        return Reader(arrival: self, descriptor: fd, verifiedByDownload: verified)
     }
 
     /// Blocks until more than `offset` bytes are written or the blob is complete; returns
     /// how many bytes may be read.
     public func readable(beyond offset: Int64) throws(DistributionError) -> Int64 {
-        condition.lock()
-        defer { condition.unlock() }
-        while true {
-            switch state {
+        try progress.wait { (progress) throws(DistributionError) -> Int64? in
+            switch progress.state {
             case let .failed(error):
                 throw error
             case .verified:
-                handedOut = max(handedOut, size)
+                progress.handedOut = max(progress.handedOut, size)
                 return size
             case .queued, .writing:
-                if published > offset {
-                    handedOut = max(handedOut, published)
-                    return published
-                }
-                condition.wait()
+                guard progress.published > offset else { return nil }
+                progress.handedOut = max(progress.handedOut, progress.published)
+                return progress.published
             }
         }
     }
@@ -112,24 +153,22 @@ public final class BlobArrival: @unchecked Sendable {
     /// Waits for the download to end. True when it verified and nothing handed to a reader
     /// was overwritten; throws the download's error.
     public func confirm() throws(DistributionError) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while true {
-            switch state {
+        try progress.wait { (progress) throws(DistributionError) -> Bool? in
+            switch progress.state {
             case let .failed(error): throw error
-            case .verified: return !overwritten
-            case .queued, .writing: condition.wait()
+            case .verified: return !progress.overwritten
+            case .queued, .writing: return nil
             }
         }
     }
 
     /// True once done (verified or failed).
     var isDone: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        switch state {
-        case .verified, .failed: return true
-        case .queued, .writing: return false
+        progress.withLock { progress in
+            switch progress.state {
+            case .verified, .failed: true
+            case .queued, .writing: false
+            }
         }
     }
 
@@ -140,58 +179,49 @@ public final class BlobArrival: @unchecked Sendable {
     func begin(fd: Int32, offset: Int64) throws(DistributionError) {
         let own = fcntl(fd, F_DUPFD_CLOEXEC, 0)
         guard own >= 0 else { throw .io(operation: "dup", path: path, errno: errno) }
-        update {
-            closeOwnDescriptor()
-            state = .writing(fd: own)
-            downloadedHere = true
-            if handedOut > 0 || readerHoldsCurrentFile { overwritten = true }
-            readerHoldsCurrentFile = false
-            published = offset
+        progress.update { progress in
+            Self.closeOwnDescriptor(&progress)
+            progress.state = .writing(fd: own)
+            progress.downloadedHere = true
+            if progress.handedOut > 0 || progress.readerHoldsCurrentFile { progress.overwritten = true }
+            progress.readerHoldsCurrentFile = false
+            progress.published = offset
         }
     }
 
     func publish(_ offset: Int64) {
-        update { published = offset }
+        progress.update { $0.published = offset }
     }
 
     func truncated(to offset: Int64) {
-        update { truncate(to: offset) }
+        progress.update { progress in
+            if offset < progress.handedOut { progress.overwritten = true }
+            progress.published = min(progress.published, offset)
+        }
     }
 
     /// The blob is complete, verified and in place.
     func verified() {
-        update {
-            closeOwnDescriptor()
-            state = .verified
-            published = size
+        progress.update { progress in
+            Self.closeOwnDescriptor(&progress)
+            progress.state = .verified
+            progress.published = size
         }
     }
 
     func failed(_ error: DistributionError) {
-        update {
-            if case .verified = state { return }
-            closeOwnDescriptor()
-            state = .failed(error)
+        progress.update { progress in
+            if case .verified = progress.state { return }
+            Self.closeOwnDescriptor(&progress)
+            progress.state = .failed(error)
         }
     }
 
     /// Under the lock.
-    private func closeOwnDescriptor() {
-        if case let .writing(fd) = state {
+    private static func closeOwnDescriptor(_ progress: inout Progress) {
+        if case let .writing(fd) = progress.state {
             close(fd)
-            state = .queued
+            progress.state = .queued
         }
-    }
-
-    private func truncate(to offset: Int64) {
-        if offset < handedOut { overwritten = true }
-        published = min(published, offset)
-    }
-
-    private func update(_ body: () -> Void) {
-        condition.lock()
-        body()
-        condition.broadcast()
-        condition.unlock()
     }
 }

@@ -2,14 +2,21 @@ import ArchiveIO
 import Hashing
 import OCISpec
 
-/// Running digests fed from the reader's observers (closures need a reference to mutate).
+/// Running digests fed from the reader's observers, each on a thread of its own, so that
+/// hashing the blob and the tar overlaps decompressing them.
 private final class StreamDigests {
-    var blob: SHA256Hasher?
-    var tar: SHA256Hasher?
+    let blob: BackgroundSHA256?
+    let tar: BackgroundSHA256?
 
-    init(hashBlob: Bool, hashTar: Bool) throws {
-        blob = hashBlob ? try SHA256Hasher() : nil
-        tar = hashTar ? try SHA256Hasher() : nil
+    init(hashBlob: Bool, hashTar: Bool) {
+        blob = hashBlob ? BackgroundSHA256() : nil
+        tar = hashTar ? BackgroundSHA256() : nil
+    }
+
+    /// A stream given up half way must not leave its hashing threads waiting.
+    deinit {
+        blob?.abandon()
+        tar?.abandon()
     }
 }
 
@@ -41,7 +48,7 @@ final class LayerStream {
             throw .sizeMismatch(image: imageName, layer: input.digest.description, expected: input.size, actual: source.size)
         }
         do {
-            let digests = try StreamDigests(hashBlob: hashBlob, hashTar: hashTar && input.diffID != nil)
+            let digests = StreamDigests(hashBlob: hashBlob, hashTar: hashTar && input.diffID != nil)
             self.digests = digests
             reader = try ObservedTarReader(
                 source: source,
@@ -109,11 +116,18 @@ final class LayerStream {
         guard totals.fileBytes == input.size else {
             throw .sizeMismatch(image: imageName, layer: layerName, expected: input.size, actual: totals.fileBytes)
         }
-        if let blob = digests.blob?.finalize().hex, blob != input.digest.hex {
-            throw .digestMismatch(image: imageName, layer: layerName, actual: "sha256:" + blob)
-        }
-        if let expected = input.diffID, let tar = digests.tar?.finalize().hex, tar != expected.hex {
-            throw .diffIDMismatch(image: imageName, layer: layerName, expected: expected.description, actual: "sha256:" + tar)
+        do {
+            if let blob = try digests.blob?.finalize().hex, blob != input.digest.hex {
+                throw RootfsError.digestMismatch(image: imageName, layer: layerName, actual: "sha256:" + blob)
+            }
+            if let expected = input.diffID, let tar = try digests.tar?.finalize().hex, tar != expected.hex {
+                throw RootfsError.diffIDMismatch(image: imageName, layer: layerName, expected: expected.description,
+                                                 actual: "sha256:" + tar)
+            }
+        } catch let error as RootfsError {
+            throw error
+        } catch {
+            throw unreadable(error)
         }
         return (totals.fileBytes, totals.tarBytes)
     }

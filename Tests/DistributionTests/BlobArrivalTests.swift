@@ -31,17 +31,14 @@ struct BlobArrivalTests {
     }
 
     static func readAll(_ arrival: BlobArrival) throws -> [UInt8] {
-        let (fd, verifiedByDownload) = try arrival.openForReading()
-        defer { close(fd) }
-        #expect(verifiedByDownload)
+        let reader = try arrival.openReader()
+        #expect(reader.verifiedByDownload)
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 7)
         while true {
-            let available = try arrival.readable(beyond: Int64(bytes.count))
-            if available <= Int64(bytes.count) { break }
-            let want = min(buffer.count, Int(available) - bytes.count)
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(bytes.count)) }
-            #expect(n > 0)
+            let offset = Int64(bytes.count)
+            let n = try buffer.withUnsafeMutableBytes { try reader.read(at: offset, into: $0) }
+            if n == 0 { break }
             bytes += buffer[0..<n]
         }
         return bytes
@@ -68,9 +65,7 @@ struct BlobArrivalTests {
         #expect(try arrival.confirm())
         #expect(arrival.wasReadWhileWriting)
         // Once complete, a new reader opens the cached blob, which this run verified.
-        let (fd, verified) = try arrival.openForReading()
-        close(fd)
-        #expect(verified)
+        #expect(try arrival.openReader().verifiedByDownload)
     }
 
     @Test func aRestartBelowWhatWasReadIsReported() throws {
@@ -163,17 +158,14 @@ struct BlobArrivalTests {
         defer { close(squatter) }
         var partial = stat()
         #expect(stat(fixture.root + "/ingest/" + fixture.digest.hex + ".partial", &partial) == 0)
-        let (fd, _) = try fixture.arrival.openForReading()
-        defer { close(fd) }
-        var opened = stat()
-        #expect(fstat(fd, &opened) == 0)
-        #expect(opened.st_ino == partial.st_ino && opened.st_dev == partial.st_dev)
+        let reader = try fixture.arrival.openReader()
         #expect(try fixture.arrival.readable(beyond: 0) == 6)
+        // The partial file's bytes, not /dev/null's (which the closed number would now be).
         var head = [UInt8](repeating: 0, count: 6)
-        #expect(head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 6, 0) } == 6)
+        #expect(try head.withUnsafeMutableBytes { try reader.read(at: 0, into: $0) } == 6)
         #expect(head == Array(fixture.bytes[0..<6]))
         fixture.arrival.failed(.cancelled)
-        #expect(throws: DistributionError.self) { _ = try fixture.arrival.openForReading() }
+        #expect(throws: DistributionError.self) { _ = try fixture.arrival.openReader() }
     }
 
     /// A cached copy being checked is replaced by a download when it fails: a reader that
@@ -185,8 +177,7 @@ struct BlobArrivalTests {
         let second = open(fixture.root + "/second", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         defer { close(first); close(second) }
         try fixture.arrival.begin(fd: first, offset: 0)
-        let (reader, _) = try fixture.arrival.openForReading()
-        close(reader)
+        _ = try fixture.arrival.openReader()
         try fixture.arrival.begin(fd: second, offset: 0)
         fixture.arrival.verified()
         #expect(try fixture.arrival.confirm() == false)

@@ -41,19 +41,16 @@ struct CachedBlobTests {
         func fetchAndRead() throws -> (downloads: BlobDownloads, read: [UInt8], verified: Bool, intact: Bool) {
             let downloads = client.startBlobs(SessionTests.ref, [CachedBlobTests.descriptor], into: cache)
             let arrival = try #require(downloads.arrival(for: CachedBlobTests.descriptor.digest))
-            let (fd, verified) = try arrival.openForReading()
-            defer { close(fd) }
+            let reader = try arrival.openReader()
             var read: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 256 << 10)
             while true {
-                let available = try arrival.readable(beyond: Int64(read.count))
-                if available <= Int64(read.count) { break }
-                let want = min(buffer.count, Int(available) - read.count)
-                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(read.count)) }
-                if n <= 0 { break }  // a replaced file may be shorter: confirm() says so
+                let offset = Int64(read.count)
+                let n = try buffer.withUnsafeMutableBytes { try reader.read(at: offset, into: $0) }
+                if n == 0 { break }  // a replaced file may be shorter: confirm() says so
                 read += buffer[0..<n]
             }
-            return (downloads, read, verified, try arrival.confirm())
+            return (downloads, read, reader.verifiedByDownload, try arrival.confirm())
         }
 
         func cleanup() { try? FileManager.default.removeItem(atPath: root) }
