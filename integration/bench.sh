@@ -13,7 +13,9 @@ reps=${BENCH_REPS:-3}
 read -r -a kinds <<<"${BENCH_IMAGES:-full links}"
 "$here/install-deps.sh"
 command -v debootstrap >/dev/null || { apt-get install -y -q debootstrap >/dev/null; }
-# SIFTER_BENCH_SIFTER: another sifter binary to measure (to compare two builds of it).
+# SIFTER_BENCH_SIFTER: another sifter binary to measure instead of this checkout's.
+# SIFTER_BENCH_COMPARE="LABEL=BINARY": also a cold build with BINARY in every repetition (another
+# version of sifter, to compare designs in one run), reported as its own row.
 if [ -n "${SIFTER_BENCH_SIFTER:-}" ]; then
   sifter=$SIFTER_BENCH_SIFTER
 else
@@ -61,6 +63,12 @@ for rep in $(seq 1 "$reps"); do
   SIFTER_CACHE_DIR="$runs/cache" measure "$out/b-$rep.json" "$sifter" build --plain-http --json "docker://$ref" "$runs/tmp/out.sif" >"$out/b-report-$rep.json"
   stat -c %s "$runs/tmp/out.sif" >"$out/b-size-$rep"
   du -sb "$runs/cache" | cut -f1 >"$out/b-cache-$rep"
+  if [ -n "${SIFTER_BENCH_COMPARE:-}" ]; then
+    rm -rf "$runs/tmp" "$runs/cache-x"; mkdir -p "$runs/tmp"
+    SIFTER_CACHE_DIR="$runs/cache-x" measure "$out/x-$rep.json" "${SIFTER_BENCH_COMPARE#*=}" build --plain-http --json \
+      "docker://$ref" "$runs/tmp/out.sif" >"$out/x-report-$rep.json"
+    rm -rf "$runs/cache-x"
+  fi
   # (c) sifter, warm blob cache.
   rm -rf "$runs/tmp"; mkdir -p "$runs/tmp"
   SIFTER_CACHE_DIR="$runs/cache" measure "$out/c-$rep.json" "$sifter" build --plain-http --json "docker://$ref" "$runs/tmp/out.sif" >"$out/c-report-$rep.json"
@@ -92,5 +100,5 @@ for rep in $(seq 1 "$reps"); do
  done
 done
 
-python3 "$here/bench/report.py" "$runs" "$reps" "$REGISTRY" "${kinds[@]}" >"$root/BENCHMARKS.md"
+BENCH_COMPARE_LABEL=${SIFTER_BENCH_COMPARE%%=*} python3 "$here/bench/report.py" "$runs" "$reps" "$REGISTRY" "${kinds[@]}" >"$root/BENCHMARKS.md"
 cat "$root/BENCHMARKS.md"

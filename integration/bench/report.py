@@ -62,10 +62,20 @@ def section(kind, with_push):
             line("(b) sifter build, cold blob cache", b),
             line("(c) sifter build, warm blob cache", c),
             line("mksquashfs alone on sifter's tar stream", m)]
+    compare_label = os.environ.get("BENCH_COMPARE_LABEL", "")
+    if compare_label and os.path.exists(os.path.join(base, "x-1.json")):
+        x = [single("x", r) for r in repetitions]
+        rows.insert(2, line(f"(b′) {compare_label}, cold blob cache", x))
+        per_x = ", ".join("%.3f" % (p["wall"] / q["wall"]) for p, q in zip(x, m))
+        compared = (f"(b′) {compare_label} against mksquashfs alone: {med(x, 'wall') / med(m, 'wall'):.3f}× "
+                    f"(per repetition: {per_x}); (b) against (b′): {med(b, 'wall') / med(x, 'wall'):.3f}×")
+    else:
+        compared = None
     targets = [f"(b) ≤ 0.75× (a): {med(b, 'wall') / med(a, 'wall'):.2f}×",
                f"(b) ≤ 1.05× mksquashfs alone: {med(b, 'wall') / med(m, 'wall'):.3f}× "
                f"(per repetition: {per_rep})",
                f"(c) against mksquashfs alone: {med(c, 'wall') / med(m, 'wall'):.3f}×",
+               *([compared] if compared else []),
                f"temporary disk ≤ 1.1× the SIF: {med(b, 'disk') / sif_mb:.2f}×",
                f"sifter process RSS ≤ 150 MB: {med(b, 'self'):.0f} MB"]
     if with_push:
