@@ -8,6 +8,7 @@ packages=(
   squashfs-tools                                               # mksquashfs / unsquashfs
   golang-go golang-github-sylabs-sif-dev                       # the SIF reference implementation (oracle)
   docker-registry skopeo umoci apache2-utils                   # real registry and image tools for tests
+  tinyproxy-bin                                                # a real HTTP proxy for the proxy tests (no service)
   attr libcap2-bin zstd python3 ca-certificates busybox-static util-linux debootstrap curl
 )
 missing=()

@@ -76,6 +76,7 @@ public final class CurlEasy {
         try setAllowedProtocols(["http", "https"])
         try setVerifyPeer(true)
         try setVerifyHost(true)
+        try setProxy(nil)
     }
 
     // MARK: Request options
@@ -191,6 +192,17 @@ public final class CurlEasy {
     public func setRange(start: Int64?, end: Int64? = nil) throws {
         let spec = start.map { "\($0)-" + (end.map(String.init) ?? "") }
         try setString(CURLOPT_RANGE, spec, "CURLOPT_RANGE")
+    }
+
+    /// The proxy of the next transfers, as curl takes it (`http://host:port`, `https://…`,
+    /// `socks5h://…`; a userinfo part authenticates to the proxy); nil for none, the default.
+    /// libcurl would otherwise read `http_proxy`, `HTTPS_PROXY`, `NO_PROXY`… from the
+    /// environment by itself: both are switched off here, so the caller's choice is the only
+    /// one (the registry client's rules are in Distribution's `ProxySettings`). An https URL
+    /// goes through an HTTP proxy in a `CONNECT` tunnel.
+    public func setProxy(_ proxy: String?) throws {
+        try setString(CURLOPT_PROXY, proxy ?? "", "CURLOPT_PROXY")
+        try setString(CURLOPT_NOPROXY, "", "CURLOPT_NOPROXY")
     }
 
     /// Protocols curl may use, e.g. `["http", "https"]` (the default).

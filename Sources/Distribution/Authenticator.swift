@@ -115,6 +115,7 @@ final class Authenticator: Sendable {
         }
         token.repository = request.repository
         token.authenticate = false
+        token.carriesCredentials = credential != nil
         // A redirect would carry the Basic header along; token endpoints do not redirect.
         token.followRedirects = false
         var response = try session.send(token, into: BufferTarget(limit: 1 << 20))

@@ -62,7 +62,7 @@ public enum DistributionError: Error, Sendable, CustomStringConvertible {
             return "\(Self.place(registry, repository)): \(operation) failed with HTTP \(status)\(Self.render(errors))"
         case let .unauthorized(registry, repository, operation, errors):
             return "\(Self.place(registry, repository)): \(operation): authentication required or credentials rejected"
-                + Self.render(errors) + " (give credentials with -u/--password-stdin, SIFTER_USERNAME/SIFTER_PASSWORD or docker login)"
+                + Self.render(errors) + " (give credentials with -u/--password-stdin, SIFTER_USERNAME/SIFTER_PASSWORD, --authfile, docker login or apptainer registry login)"
         case let .denied(registry, repository, operation, errors):
             return "\(Self.place(registry, repository)): \(operation): access denied\(Self.render(errors))"
                 + " (the credentials do not grant this; pushing needs pull and push rights on the repository)"

@@ -27,14 +27,21 @@ public struct DockerConfig: Sendable {
     /// The key docker uses for Docker Hub in `auths` and as a helper's server URL.
     public static let dockerHubKey = "https://index.docker.io/v1/"
 
-    /// Files searched, in order: `$REGISTRY_AUTH_FILE` (the `--authfile` default of skopeo and
-    /// podman, so an explicit choice wins), `$DOCKER_CONFIG/config.json` else
-    /// `~/.docker/config.json`, then containers' `$XDG_RUNTIME_DIR/containers/auth.json` and
-    /// `~/.config/containers/auth.json`.
+    /// Files searched, in order (the first with credentials for the registry wins):
+    /// `$REGISTRY_AUTH_FILE` (the `--authfile` default of skopeo and podman, so an explicit
+    /// choice wins); Apptainer's `docker-config.json`, which `apptainer registry login` writes
+    /// (`$APPTAINER_CONFIGDIR`, else `$SINGULARITY_CONFIGDIR`, else `~/.apptainer`:
+    /// apptainer/apptainer pkg/syfs/syfs.go `SearchDockerConf`; Apptainer reads docker's file
+    /// only when its own is missing, sifter goes on to it, so both logins work);
+    /// `$DOCKER_CONFIG/config.json` else `~/.docker/config.json`; then containers'
+    /// `$XDG_RUNTIME_DIR/containers/auth.json` and `~/.config/containers/auth.json`.
     public static func searchPaths(environment: [String: String]) -> [String] {
         var paths: [String] = []
         if let file = environment["REGISTRY_AUTH_FILE"], !file.isEmpty { paths.append(file) }
         let home = environment["HOME"] ?? NSHomeDirectory()
+        let apptainerDir = [environment["APPTAINER_CONFIGDIR"], environment["SINGULARITY_CONFIGDIR"]]
+            .compactMap { $0 }.first { !$0.isEmpty } ?? home + "/.apptainer"
+        paths.append(apptainerDir + "/docker-config.json")
         if let dir = environment["DOCKER_CONFIG"], !dir.isEmpty {
             paths.append(dir + "/config.json")
         } else {

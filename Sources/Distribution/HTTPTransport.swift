@@ -16,6 +16,8 @@ struct HTTPExchange {
     var timeout: Double?
     /// When it fires, the exchange is abandoned (within about a second, even when stalled).
     var cancellation: Cancellation?
+    /// The proxy to go through (`ProxySettings.proxy(for:)`); nil: a direct connection.
+    var proxy: String? = nil
 }
 
 /// What came back: the status and headers of the final response (the body went to the sink).
@@ -67,6 +69,7 @@ final class CurlTransport: HTTPTransport {
         easy.setMethod(exchange.method)
         try easy.setHeaders(exchange.headers)
         try easy.setRange(start: exchange.rangeStart)
+        try easy.setProxy(exchange.proxy)
         // curl takes 0 as "no limit": a deadline already used up must still be a limit.
         let total = exchange.timeout.map { max(1, Int(($0 * 1000).rounded(.up))) }
         try easy.setTimeouts(connectMilliseconds: connectMilliseconds, totalMilliseconds: total)

@@ -35,6 +35,8 @@ public final class RegistryClient: Sendable {
     public let options: RegistryOptions
     let authenticator: Authenticator
     let scrubber = SecretScrubber()
+    /// Chunk sizes the registry refused (`RegistryClient+Upload`).
+    let chunkLimits = ChunkLimits()
     private let warningsShown = Locked<Set<String>>([])
     /// Manifests above this are refused (the spec asks registries to take at least 4 MB).
     static let manifestLimit = 8 << 20

@@ -23,8 +23,13 @@ public struct RegistryOptions: Sendable {
     public var maxRetryDelay: Double
     /// Longest `Retry-After` honoured; larger values are clamped so a run never hangs for hours.
     public var maxRetryAfter: Double
-    /// Blobs up to this size go up in one PUT; larger ones in PATCH chunks of `uploadChunkSize`.
+    /// Blobs up to this size go up in one streamed PUT (the default: all of them); larger ones
+    /// in PATCH chunks of `uploadChunkSize`.
     public var monolithicUploadLimit: Int64
+    /// The size of chunks when there are chunks: forced by `monolithicUploadLimit`, or to
+    /// continue an interrupted upload, or because the registry refused the single request.
+    /// Raised to the registry's `OCI-Chunk-Min-Length`; lowered (down to 4 MiB) when the
+    /// registry refuses a chunk as too large (GHCR: above 4 MiB).
     public var uploadChunkSize: Int64
     /// Seconds to wait for a connection.
     public var connectTimeout: Int
@@ -42,6 +47,14 @@ public struct RegistryOptions: Sendable {
     /// origin and loopback addresses, as `host` or `host:port` (only with `plainHTTP`).
     /// `SIFTER_PLAIN_HTTP_REALMS`, comma-separated; empty by default.
     public var plainHTTPRealms: Set<String>
+    /// The proxies requests go through (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`, … of
+    /// `environment`; see `ProxySettings`).
+    public var proxies: ProxySettings
+    /// Proxies trusted with credentials sent over plain http, as `host` or `host:port`
+    /// (`SIFTER_PLAIN_HTTP_PROXIES`, comma-separated; empty by default). A plain-http request
+    /// goes to a proxy as it is, `Authorization` included, so one that carries credentials
+    /// is refused before connecting unless its proxy is listed here.
+    public var plainHTTPProxies: Set<String>
     /// Receives one line per request and retry when set (`--verbose`). Lines carry methods,
     /// redacted URLs, statuses and sizes; never a header value, token or password.
     public var logger: (@Sendable (String) -> Void)?
@@ -52,7 +65,7 @@ public struct RegistryOptions: Sendable {
     public var userAgent: String
 
     public init(
-        credentialSources: [CredentialSource] = [.environment(registries: nil), .dockerConfig(paths: nil)],
+        credentialSources: [CredentialSource] = [.environment(registries: nil), .apptainerEnvironment(registries: nil), .dockerConfig(paths: nil)],
         environment: [String: String] = ProcessInfo.processInfo.environment,
         plainHTTP: Bool = false,
         insecure: Bool = false,
@@ -71,7 +84,7 @@ public struct RegistryOptions: Sendable {
         self.initialRetryDelay = 0.25
         self.maxRetryDelay = 10
         self.maxRetryAfter = 60
-        self.monolithicUploadLimit = 64 << 20
+        self.monolithicUploadLimit = .max
         self.uploadChunkSize = 32 << 20
         self.connectTimeout = 30
         self.stallTimeout = 60
@@ -87,8 +100,13 @@ public struct RegistryOptions: Sendable {
         }
         self.requestTimeout = seconds("SIFTER_REQUEST_TIMEOUT", 300)
         self.credentialHelperTimeout = seconds("SIFTER_CREDENTIAL_HELPER_TIMEOUT", 30)
-        self.plainHTTPRealms = Set((environment["SIFTER_PLAIN_HTTP_REALMS"] ?? "").split(separator: ",")
-            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty })
+        func list(_ name: String) -> Set<String> {
+            Set((environment[name] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                .filter { !$0.isEmpty })
+        }
+        self.plainHTTPRealms = list("SIFTER_PLAIN_HTTP_REALMS")
+        self.proxies = ProxySettings(environment: environment)
+        self.plainHTTPProxies = list("SIFTER_PLAIN_HTTP_PROXIES")
         self.environmentProblems = problems
     }
 

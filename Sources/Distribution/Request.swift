@@ -61,6 +61,13 @@ struct Request {
     /// Whether this request may carry credentials at all (false for token-server calls made
     /// by the authenticator itself, which sets its own header).
     var authenticate = true
+    /// Whether `Session` may send the request again by itself after a retryable status
+    /// (408, 429, 5xx). False for upload bodies: the registry may have stored part of one, so
+    /// the upload asks where it stands before sending more.
+    var replayable = true
+    /// The request itself holds a secret besides any `Authorization` header (a refresh token
+    /// in a token request's form body): it never goes through a proxy over plain http.
+    var carriesCredentials = false
 
     init(method: HTTPMethod, url: String, registryOrigin: String, scopes: [Scope] = [], operation: String,
          registry: String, repository: String? = nil) {

@@ -49,8 +49,10 @@ final class Session {
             }
             var headers = request.headers
             if let authorization { headers.append(CurlHeader(name: "Authorization", value: authorization)) }
+            let proxy = options.proxies.proxy(for: url)
+            if let proxy { try checkProxy(proxy, url: url, headers: headers, request: request) }
             let exchange = HTTPExchange(method: method, url: url, headers: headers, body: body,
-                                        rangeStart: request.rangeStart, timeout: timeout, cancellation: cancellation)
+                                        rangeStart: request.rangeStart, timeout: timeout, cancellation: cancellation, proxy: proxy)
             let answer: HTTPAnswer
             do {
                 target.begin()
@@ -88,7 +90,8 @@ final class Session {
                 throw .invalidResponse(registry: request.registry, repository: request.repository, reason: client.scrub("\(error)"))
             }
             let status = answer.status
-            log("\(Self.verb(method)) \(URLRedaction.redact(url)) -> \(status)" + (answer.bodyBytes > 0 ? " (\(answer.bodyBytes) bytes)" : ""))
+            log("\(Self.verb(method)) \(URLRedaction.redact(url)) -> \(status)" + (answer.bodyBytes > 0 ? " (\(answer.bodyBytes) bytes)" : "")
+                + (proxy.map { " via proxy \(URLRedaction.redact($0))" } ?? ""))
             let result = Response(status: status, headers: answer.headers, url: url, body: target.buffered)
             client.noteWarnings(result.headerValues("Warning"))
 
@@ -132,7 +135,9 @@ final class Session {
                     return result
                 }
             }
-            if [408, 429, 500, 502, 503, 504].contains(status) {
+            if Self.retryableStatuses.contains(status) {
+                // An upload body is not sent again blindly: its caller asks where it stands.
+                guard request.replayable else { return result }
                 guard attempt < options.maxAttempts else {
                     throw .retriesExhausted(registry: request.registry, repository: request.repository, operation: request.operation,
                                             attempts: attempt, last: .status(status, errors: client.scrubbed(result.errors)))
@@ -150,6 +155,23 @@ final class Session {
             }
             return result
         }
+    }
+
+    /// A plain-http request goes to its proxy as it is: one that carries credentials (an
+    /// `Authorization` header, or a secret in its body) is refused before connecting unless
+    /// the proxy is listed in `plainHTTPProxies`. Over https the proxy only relays a TLS tunnel.
+    private func checkProxy(_ proxy: String, url: String, headers: [CurlHeader], request: Request) throws(DistributionError) {
+        guard url.lowercased().hasPrefix("http://"),
+            request.carriesCredentials || headers.contains(where: { $0.name.lowercased() == "authorization" })
+        else { return }
+        let host = URLs.host(of: proxy) ?? ""
+        let authority = URLs.authority(of: proxy) ?? host
+        if options.plainHTTPProxies.contains(authority) || options.plainHTTPProxies.contains(host) { return }
+        throw .authentication(
+            registry: request.registry,
+            reason: "\(request.operation): refusing to send credentials over plain http through the proxy \(URLRedaction.redact(proxy)), "
+                + "which would read them (use https, exempt \(URLs.host(of: url) ?? "the registry") with NO_PROXY, "
+                + "or, if the proxy is trusted, allow it with SIFTER_PLAIN_HTTP_PROXIES=\(authority))")
     }
 
     /// Waits out a retry delay; a cancelled batch stops waiting at once.
@@ -186,6 +208,10 @@ final class Session {
         let base = options.initialRetryDelay * pow(2, Double(attempt - 1))
         return min(base, options.maxRetryDelay) * Double.random(in: 0.8...1.2)
     }
+
+    /// Statuses worth another try: the request timed out, the registry asks to slow down, or
+    /// it (or a gateway before it) failed.
+    static let retryableStatuses: Set<Int> = [408, 429, 500, 502, 503, 504]
 
     /// Connection-level failures worth another try: refused, reset, timeouts, TLS hiccups,
     /// partial transfers. URL and option errors, and oversized headers, are not.

@@ -40,7 +40,7 @@ struct TagFlags: ParsableArguments {
     @Option(help: "A release version vX.Y.Z[-pre][+build]: tags X.Y.Z, X.Y, X and latest (a pre-release gets only its version; 0.y.z no X).")
     var semver: String?
     @Option(help: "A manifest annotation KEY=VALUE (repeatable; wins over the derived ones).") var annotation: [String] = []
-    @Option(help: "Upload in PATCH chunks of this many bytes (default: one request up to 64 MiB, 32 MiB chunks above).")
+    @Option(help: "Upload blobs larger than this in PATCH chunks of this many bytes (default: one streamed PUT; chunks only to resume an interrupted upload or when the registry refuses the single request).")
     var chunkSize: Int64?
 
     func annotationMap() throws -> [String: String] {

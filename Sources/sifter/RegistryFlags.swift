@@ -8,6 +8,8 @@ struct RegistryFlags: ParsableArguments {
     @Option(name: [.customShort("u"), .long], help: "Registry user name (the password comes from --password-stdin or SIFTER_PASSWORD).")
     var username: String?
     @Flag(help: "Read the registry password from standard input.") var passwordStdin = false
+    @Option(help: "Read registry credentials from this Docker-style auth file only (as apptainer and podman --authfile).")
+    var authfile: String?
     @Flag(help: "Talk plain HTTP to the registry (like oras --plain-http).") var plainHTTP = false
     @Flag(help: "Accept any TLS certificate.") var insecure = false
     @Option(help: "CA certificates (PEM) to trust for the registry.") var caFile: String?
@@ -16,8 +18,8 @@ struct RegistryFlags: ParsableArguments {
     var cacheDir: String?
     @Flag(help: "Log registry requests to stderr (never secrets).") var verbose = false
 
-    /// A client whose explicit and SIFTER_USERNAME/SIFTER_PASSWORD credentials go to `registry`
-    /// only, so a run that touches two registries never hands one's secret to the other.
+    /// A client whose explicit and environment credentials (SIFTER_*, APPTAINER_DOCKER_*) go to
+    /// `registry` only, so a run that touches two registries never hands one's secret to the other.
     func client(for registry: String) throws -> RegistryClient {
         var sources: [CredentialSource] = []
         if let username {
@@ -34,7 +36,9 @@ struct RegistryFlags: ParsableArguments {
         } else if passwordStdin {
             throw SifterError.invalidArgument("--password-stdin needs --username")
         }
-        sources += [.environment(registries: [registry]), .dockerConfig(paths: nil)]
+        // The order of precedence README's Credentials paragraph gives.
+        sources += [.environment(registries: [registry]), .apptainerEnvironment(registries: [registry])]
+        sources.append(authfile.map { .authFile($0) } ?? .dockerConfig(paths: nil))
         var options = RegistryOptions(
             credentialSources: sources, plainHTTP: plainHTTP, insecure: insecure, caFile: caFile, parallelDownloads: parallel)
         if verbose {

@@ -53,8 +53,13 @@ struct DockerConfigTests {
     @Test func searchPathOrder() {
         let env = ["HOME": "/h", "REGISTRY_AUTH_FILE": "/a/auth.json", "DOCKER_CONFIG": "/d", "XDG_RUNTIME_DIR": "/run/u"]
         #expect(DockerConfig.searchPaths(environment: env) == [
-            "/a/auth.json", "/d/config.json", "/run/u/containers/auth.json", "/h/.config/containers/auth.json"])
-        #expect(DockerConfig.searchPaths(environment: ["HOME": "/h"]).first == "/h/.docker/config.json")
+            "/a/auth.json", "/h/.apptainer/docker-config.json", "/d/config.json", "/run/u/containers/auth.json",
+            "/h/.config/containers/auth.json"])
+        // What `apptainer registry login` writes comes before docker's file, which is still read.
+        #expect(DockerConfig.searchPaths(environment: ["HOME": "/h"]).prefix(2) == ["/h/.apptainer/docker-config.json", "/h/.docker/config.json"])
+        #expect(DockerConfig.searchPaths(environment: ["HOME": "/h", "SINGULARITY_CONFIGDIR": "/s"]).first == "/s/docker-config.json")
+        #expect(DockerConfig.searchPaths(environment: ["HOME": "/h", "APPTAINER_CONFIGDIR": "/a", "SINGULARITY_CONFIGDIR": "/s"]).first
+            == "/a/docker-config.json")
     }
 
     /// A credential helper script written by the test, found on PATH.
@@ -162,5 +167,48 @@ struct DockerConfigTests {
         #expect(try resolver.credential(for: "ghcr.io", repository: nil)?.0.username == "envuser")
         #expect(try resolver.credential(for: "docker.io", repository: nil) == nil)
         #expect(!"\(explicit)".contains("clipass"))
+    }
+
+    @Test func apptainerVariablesComeAfterSifterOnesAndPreferTheApptainerSpelling() throws {
+        func resolve(_ env: [String: String], registry: String = "quay.io") throws -> Credential? {
+            try CredentialResolver(sources: [.environment(registries: ["quay.io"]), .apptainerEnvironment(registries: ["quay.io"])],
+                                   environment: env).credential(for: registry, repository: "ns/app")?.0
+        }
+        let apptainer = ["APPTAINER_DOCKER_USERNAME": "a-user", "APPTAINER_DOCKER_PASSWORD": "a-pass"]
+        let singularity = ["SINGULARITY_DOCKER_USERNAME": "s-user", "SINGULARITY_DOCKER_PASSWORD": "s-pass"]
+        #expect(try resolve(apptainer)?.password == "a-pass")
+        #expect(try resolve(singularity)?.password == "s-pass")
+        #expect(try resolve(apptainer.merging(singularity) { a, _ in a })?.username == "a-user")
+        // Each variable falls back on its own, as Apptainer reads them.
+        #expect(try resolve(["APPTAINER_DOCKER_USERNAME": "a-user", "SINGULARITY_DOCKER_PASSWORD": "s-pass"])
+            == Credential(username: "a-user", password: "s-pass"))
+        #expect(try resolve(["APPTAINER_DOCKER_USERNAME": "", "APPTAINER_DOCKER_PASSWORD": ""]) == nil)
+        // sifter's own variables win; both kinds stay with the registry they were given for.
+        #expect(try resolve(apptainer.merging(["SIFTER_USERNAME": "s", "SIFTER_PASSWORD": "sp"]) { a, _ in a })?.username == "s")
+        #expect(try resolve(apptainer, registry: "ghcr.io") == nil)
+        // Apptainer's unprefixed spelling is not read (CI systems set it for Docker Hub).
+        #expect(try resolve(["DOCKER_USERNAME": "hub", "DOCKER_PASSWORD": "hubpass"]) == nil)
+        #expect { try resolve(["APPTAINER_DOCKER_USERNAME": "a-user"]) } throws: { error in
+            "\(error)".contains("APPTAINER_DOCKER_USERNAME is set but neither APPTAINER_DOCKER_PASSWORD nor SINGULARITY_DOCKER_PASSWORD is")
+        }
+        #expect { try resolve(["SINGULARITY_DOCKER_PASSWORD": "secret-value"]) } throws: { error in
+            "\(error)".contains("SINGULARITY_DOCKER_PASSWORD is set but") && !"\(error)".contains("secret-value")
+        }
+    }
+
+    @Test func anAuthFileIsReadAloneAndMustExist() throws {
+        let dir = NSTemporaryDirectory() + "sifter-authfile-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir + "/home/.docker", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data(#"{"auths":{"quay.io":{"auth":"\#(Self.base64("docker:pw"))"}}}"#.utf8).write(to: URL(fileURLWithPath: dir + "/home/.docker/config.json"))
+        try Data(#"{"auths":{"ghcr.io":{"auth":"\#(Self.base64("file:pw"))"}}}"#.utf8).write(to: URL(fileURLWithPath: dir + "/auth.json"))
+        let env = ["HOME": dir + "/home"]
+        let named = CredentialResolver(sources: [.authFile(dir + "/auth.json")], environment: env)
+        #expect(try named.credential(for: "ghcr.io", repository: nil)?.0.username == "file")
+        #expect(try named.credential(for: "quay.io", repository: nil) == nil)  // docker's file is not read
+        #expect(try CredentialResolver(sources: [.dockerConfig(paths: nil)], environment: env).credential(for: "quay.io", repository: nil)?.0.username
+            == "docker")
+        #expect { try CredentialResolver(sources: [.authFile(dir + "/missing.json")], environment: env).credential(for: "ghcr.io", repository: nil) }
+            throws: { "\($0)" == "credentials from \(dir)/missing.json: the auth file does not exist" }
     }
 }

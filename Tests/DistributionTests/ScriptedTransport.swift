@@ -14,7 +14,12 @@ final class ScriptedWeb: Sendable {
         var headers: [CurlHeader]
         var timeout: Double?
         var rangeStart: Int64?
+        /// Bytes the request body would carry (the scripted transport reads none).
+        var bodyLength: Int64 = 0
+        /// The proxy the session chose; nil for a direct connection.
+        var proxy: String?
         var authorization: String? { headers.first { $0.name.lowercased() == "authorization" }?.value }
+        func header(_ name: String) -> String? { headers.first { $0.name.lowercased() == name.lowercased() }?.value }
         var host: String { URLs.origin(of: url) ?? url }
     }
 
@@ -67,8 +72,14 @@ final class ScriptedWeb: Sendable {
     }
 
     fileprivate func exchange(_ exchange: HTTPExchange, sink: (UnsafeRawBufferPointer) throws -> Void) throws -> HTTPAnswer {
+        var length: Int64 = 0
+        switch exchange.body {
+        case let .bytes(bytes)?: length = Int64(bytes.count)
+        case let .file(_, _, fileLength)?: length = fileLength
+        case nil: break
+        }
         let sent = Sent(method: Session.verb(exchange.method), url: exchange.url, headers: exchange.headers,
-                        timeout: exchange.timeout, rangeStart: exchange.rangeStart)
+                        timeout: exchange.timeout, rangeStart: exchange.rangeStart, bodyLength: length, proxy: exchange.proxy)
         log.withLock { $0.append(sent) }
         let answer = respond(sent)
         if let failure = answer.failure { throw failure }

@@ -34,6 +34,9 @@ Location URLs point back at the front), except:
             connection is reset before the registry sees it.
 --tls-cert F --tls-key K  The front (not the second listener) serves https; --upstream-tls talks
             https to the registry (certificate not checked: it is the test's own).
+--ghcr, --quay, --cut-first-put N  Upload sessions as GHCR or Quay run them (stable upload URLs;
+            GHCR's 416 for a PATCH body above 4 MiB; Quay's status Range), and the first PUT
+            longer than N bytes cut after N bytes the registry keeps: see upload_rules.py.
 
 Each decision is appended to --events as one JSON line. The listening ports go to --port-file
 as "FRONT_PORT BLOB_PORT".
@@ -41,6 +44,7 @@ as "FRONT_PORT BLOB_PORT".
 import argparse, signal, base64, http.client, json, re, secrets, socket, ssl, struct, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs
+from upload_rules import UploadRules
 
 BLOB_RE = re.compile(r"^/v2/(.+)/blobs/(sha256:[0-9a-f]{64})$")
 MANIFEST_RE = re.compile(r"^/v2/(.+)/manifests/([^/]+)$")
@@ -74,6 +78,9 @@ def main():
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     p.add_argument("--upstream-tls", action="store_true")
+    p.add_argument("--ghcr", action="store_true")
+    p.add_argument("--quay", action="store_true")
+    p.add_argument("--cut-first-put", type=int)
     args = p.parse_args()
     elsewhere = args.upload_elsewhere or args.upload_elsewhere_demands_auth
     lock = threading.Lock()
@@ -83,6 +90,8 @@ def main():
     def event(**record):
         with lock, open(args.events, "a") as f:
             f.write(json.dumps(record) + "\n")
+
+    uploads = UploadRules(args, event)
 
     def bump(key):
         with lock:
@@ -169,6 +178,8 @@ def main():
             self.connection.close()
 
         def forward(self):
+            if uploads.enabled and "/blobs/uploads/" in urlsplit(self.path).path:
+                return uploads.handle(self)
             length = int(self.headers.get("Content-Length") or 0)
             if args.reset_uploads and "/blobs/uploads/" in self.path and length > 2 and self.command in ("PATCH", "PUT"):
                 self.rfile.read(length // 2)
