@@ -52,6 +52,7 @@ let package = Package(
         .testTarget(name: "RootfsTests", dependencies: ["Rootfs", "ArchiveIO", "OCISpec"]),
         .testTarget(name: "SquashfsTests", dependencies: ["Squashfs"]),
         .testTarget(name: "SifterCoreTests", dependencies: ["SifterCore", "SIF", "Rootfs", "ArchiveIO", "OCISpec", "Hashing"]),
+        .testTarget(name: "SigningTests", dependencies: ["SifterCore", "SIF", "OpenPGP"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )
