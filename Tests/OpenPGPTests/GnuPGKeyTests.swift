@@ -59,3 +59,26 @@ final class GnuPGKeyTests: XCTestCase {
         XCTAssertEqual(verified.signer.fingerprint, key.fingerprint, file: file, line: line)
     }
 }
+
+/// Every S2K specifier (simple, salted, iterated and salted), AES-128/192/256 and both checks
+/// (usage 254: SHA-1, 255: 16-bit sum), on keys protected by another implementation
+/// (Fixtures/protect-key.py) and accepted by gpg.
+final class SecretKeyProtectionTests: XCTestCase {
+    static let variants = [
+        "ed25519-s2k-iterated-sha256-aes256-sha1check", "ed25519-s2k-salted-sha512-aes192-sum16",
+        "ed25519-s2k-simple-sha1-aes128-sha1check", "ed25519-s2k-iterated-sha1-aes128-sum16",
+    ]
+
+    func testEveryProtectionUnlocksWithThePassphraseOnly() throws {
+        let expected = try KeyEntity.read(try Fixture.bytes("ed25519-public.asc"))[0].fingerprint
+        for name in Self.variants {
+            let file = try Fixture.bytes("\(name).asc")
+            let key = try SigningKey.load(file, now: Fixture.now) { Fixture.passphrase }
+            XCTAssertEqual(key.fingerprint, expected, name)
+            let message = try XCTUnwrap(ClearSignedMessage.decode(try key.clearSign(Array("x".utf8), time: 1_800_000_000)))
+            _ = try Keyring(keyFiles: [try Fixture.bytes("ed25519-public.asc")])
+                .verify(signed: message.signedText, signatures: message.signature.body, hashes: [.sha256], now: Fixture.now)
+            XCTAssertThrowsError(try SigningKey.load(file, now: Fixture.now) { Array("not it".utf8) }, name)
+        }
+    }
+}

@@ -28,3 +28,10 @@ for name in rsa ed25519 ed25519-protected; do
   printf '{"version":1}\n- dash line\ntrailing space   \n' |
     gpg --batch --pinentry-mode loopback --passphrase "$pass" --local-user "$name@sifter.test" --clearsign >"$name-clearsigned.txt"
 done
+# The ed25519 key re-protected in each S2K / cipher / check combination (an implementation
+# independent of sifter's: python3-cryptography and hashlib; each checked by importing it into
+# gpg and clear-signing with the passphrase).
+./protect-key.py ed25519-secret.asc ed25519-s2k-iterated-sha256-aes256-sha1check.asc 254 3 sha256 256 96
+./protect-key.py ed25519-secret.asc ed25519-s2k-salted-sha512-aes192-sum16.asc 255 1 sha512 192
+./protect-key.py ed25519-secret.asc ed25519-s2k-simple-sha1-aes128-sha1check.asc 254 0 sha1 128
+./protect-key.py ed25519-secret.asc ed25519-s2k-iterated-sha1-aes128-sum16.asc 255 3 sha1 128 16
