@@ -53,7 +53,11 @@ enum FailureCategory {
             case .armor, .malformed, .badSignature: self = .badInput
             }
         case let error as SigningError:
-            if case .keyFile = error { self = .usage } else { self = .badInput }
+            switch error {
+            case .keyFile: self = .environment  // missing or unreadable, as any input file
+            case .noSuchGroup, .invalidTime: self = .usage
+            case .nothingToSign, .keyFileContent: self = .badInput
+            }
         case let error as PublishError:
             self = error.isBadInput ? .badInput : .usage
         case let error as SifterError:

@@ -21,7 +21,15 @@ public enum KeyFiles {
     public static func signingKey(_ path: String, passphrase: () throws -> [UInt8]?) throws -> SigningKey {
         var bytes = try read(path)
         defer { for index in bytes.indices { bytes[index] = 0 } }
-        return try SigningKey.load(bytes, now: UInt32(clamping: Int64(Date().timeIntervalSince1970)), passphrase: passphrase)
+        do {
+            return try SigningKey.load(bytes, now: UInt32(clamping: Int64(Date().timeIntervalSince1970)), passphrase: passphrase)
+        } catch let error as OpenPGPError {
+            // Damage is named with the file; a passphrase or key problem speaks for itself.
+            switch error {
+            case .armor, .malformed: throw SigningError.keyFileContent(path: path, reason: error.description)
+            default: throw error
+            }
+        }
     }
 
     /// The public keys of every file (public or secret key files, or `gpg --export` keyrings).
@@ -31,7 +39,7 @@ public enum KeyFiles {
             do {
                 entities += try KeyEntity.read(try read(path))
             } catch let error as OpenPGPError {
-                throw SigningError.keyFile(path: path, reason: error.description)
+                throw SigningError.keyFileContent(path: path, reason: error.description)
             }
         }
         return Keyring(entities: entities)

@@ -78,9 +78,10 @@ public enum SigningError: Error, Equatable, Sendable, CustomStringConvertible {
     case nothingToSign(path: String)
     case noSuchGroup(path: String, group: UInt32)
     case invalidTime(Int64)
-    /// A key file that cannot be read (missing, unreadable); the key's own problems are
-    /// `OpenPGPError`s.
+    /// A key file that cannot be read (missing, unreadable, not a regular file).
     case keyFile(path: String, reason: String)
+    /// A key file whose content is no usable OpenPGP key data.
+    case keyFileContent(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -88,6 +89,7 @@ public enum SigningError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .noSuchGroup(path, group): "\(path) has no object group \(group)"
         case let .invalidTime(time): "signature time \(time) is outside 1970–2106"
         case let .keyFile(path, reason): "cannot read the key file \(path): \(reason)"
+        case let .keyFileContent(path, reason): "the key file \(path): \(reason)"
         }
     }
 }
