@@ -11,7 +11,7 @@ let package = Package(
         .executable(name: "sifter", targets: ["sifter"]),
         .library(
             name: "SifterKit",
-            targets: ["SifterCore", "SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO", "CurlHTTP"]
+            targets: ["SifterCore", "SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO", "CurlHTTP", "OpenPGP"]
         ),
     ],
     dependencies: [
@@ -24,6 +24,7 @@ let package = Package(
         .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
 
         .target(name: "Hashing", dependencies: ["COpenSSL"]),
+        .target(name: "OpenPGP", dependencies: ["COpenSSL"]),
         .target(name: "ArchiveIO", dependencies: ["CArchive", "CIsal"]),
         .target(name: "CurlHTTP", dependencies: ["CCurl"]),
         .target(name: "SIF"),
@@ -31,18 +32,19 @@ let package = Package(
         .target(name: "Distribution", dependencies: ["OCISpec", "CurlHTTP", "Hashing"]),
         .target(name: "Rootfs", dependencies: ["ArchiveIO", "OCISpec", "Hashing"]),
         .target(name: "Squashfs"),
-        .target(name: "SifterCore", dependencies: ["SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO"]),
+        .target(name: "SifterCore", dependencies: ["SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO", "OpenPGP"]),
         .executableTarget(
             name: "sifter",
             // The lower modules only for their error types, which the CLI maps to exit codes.
             dependencies: [
-                "SifterCore", "SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO", "CurlHTTP",
+                "SifterCore", "SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO", "CurlHTTP", "OpenPGP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         .testTarget(name: "SIFTests", dependencies: ["SIF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
+        .testTarget(name: "OpenPGPTests", dependencies: ["OpenPGP"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ArchiveIOTests", dependencies: ["ArchiveIO"]),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP"]),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
@@ -50,6 +52,7 @@ let package = Package(
         .testTarget(name: "RootfsTests", dependencies: ["Rootfs", "ArchiveIO", "OCISpec"]),
         .testTarget(name: "SquashfsTests", dependencies: ["Squashfs"]),
         .testTarget(name: "SifterCoreTests", dependencies: ["SifterCore", "SIF", "Rootfs", "ArchiveIO", "OCISpec", "Hashing"]),
+        .testTarget(name: "SigningTests", dependencies: ["SifterCore", "SIF", "OpenPGP"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

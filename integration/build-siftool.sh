@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the reference tools from Debian's golang-github-sylabs-sif-dev in GOPATH mode (Debian
 # ships the library source, not the command): `siftool` (its own command set) and `sifdump`
-# (the reference reader's view as JSON). Prints the directory holding both.
+# (the reference reader's view as JSON), `sifverify` and `sifsign` (pkg/integrity's verifier and
+# signer, what `apptainer verify` and `apptainer sign` run). Prints the directory holding them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=${SIFTER_INTEGRATION_WORK:-$here/.work}
@@ -12,7 +13,7 @@ gopath=$work/gopath
 mkdir -p "$gopath/src/github.com/sylabs/sif" "$bin"
 # The package imports itself as .../sif/v2; GOPATH mode needs that path to exist.
 ln -sfn "$src" "$gopath/src/github.com/sylabs/sif/v2"
-for tool in siftool sifdump; do
+for tool in siftool sifdump sifverify sifsign; do
   if [ ! -x "$bin/$tool" ] || [ "$here/$tool/main.go" -nt "$bin/$tool" ]; then
     mkdir -p "$gopath/src/$tool-main"
     cp "$here/$tool/main.go" "$gopath/src/$tool-main/main.go"

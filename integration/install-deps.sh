@@ -7,6 +7,7 @@ packages=(
   libisal-dev zlib1g-dev                                       # ISA-L igzip (gzip inflate); zlib (root time patch)
   squashfs-tools                                               # mksquashfs / unsquashfs
   golang-go golang-github-sylabs-sif-dev                       # the SIF reference implementation (oracle)
+  golang-github-protonmail-go-crypto-dev gnupg                 # its OpenPGP library; GnuPG (signature oracles)
   docker-registry skopeo umoci apache2-utils                   # real registry and image tools for tests
   tinyproxy-bin                                                # a real HTTP proxy for the proxy tests (no service)
   attr libcap2-bin zstd python3 ca-certificates busybox-static util-linux debootstrap curl

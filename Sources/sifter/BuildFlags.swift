@@ -10,6 +10,8 @@ struct BuildFlags: ParsableArguments {
     @Option(help: "Squashfs block size in bytes (default 131072).") var blockSize: Int?
     @Option(help: "Compressor threads (default: all cores).") var processors: Int?
     @Option(help: "The mksquashfs to run.") var mksquashfs = "mksquashfs"
+    @Option(help: "Sign the SIF with this OpenPGP secret key before it is written (passphrase: SIFTER_SIGN_PASSPHRASE).")
+    var signKey: String?
 
     /// The build options, SOURCE_DATE_EPOCH included.
     func options() throws -> BuildOptions {
@@ -25,6 +27,10 @@ struct BuildFlags: ParsableArguments {
         if let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"] {
             guard let value = Int64(epoch) else { throw SifterError.invalidArgument("SOURCE_DATE_EPOCH \"\(epoch)\" is not a number") }
             options.sourceDateEpoch = value
+        }
+        // Before any download: a key that cannot be unlocked stops the run at once.
+        if let signKey {
+            options.signingKey = try KeyFiles.signingKey(signKey) { try Sign.passphrase(fromStdin: false) }
         }
         // For comparisons: wait for every layer before reading any (the output is the same).
         options.readWhileDownloading = ProcessInfo.processInfo.environment["SIFTER_STREAM_DOWNLOADS"] != "0"

@@ -2,6 +2,7 @@ import ArchiveIO
 import CurlHTTP
 import Distribution
 import Hashing
+import OpenPGP
 import OCISpec
 import Rootfs
 import SIF
@@ -44,6 +45,19 @@ enum FailureCategory {
             if case .unsupportedSource = error { self = .usage } else { self = .badInput }
         case is OCISpecError:
             self = .badInput
+        case let error as OpenPGPError:
+            // A key that cannot be used as given is a usage problem; a damaged one bad input.
+            switch error {
+            case .passphraseRequired, .wrongPassphrase, .unusableKey, .unsupported: self = .usage
+            case .openssl: self = .environment
+            case .armor, .malformed, .badSignature: self = .badInput
+            }
+        case let error as SigningError:
+            switch error {
+            case .keyFile: self = .environment  // missing or unreadable, as any input file
+            case .noSuchGroup, .invalidTime: self = .usage
+            case .nothingToSign, .keyFileContent: self = .badInput
+            }
         case let error as PublishError:
             self = error.isBadInput ? .badInput : .usage
         case let error as SifterError:

@@ -12,7 +12,14 @@ struct Verify: ParsableCommand {
         the source recorded in sifter-provenance.json) resolves at the registry to the recorded \
         manifest digest; a moved tag is reported with both digests. --rebuild rebuilds from the \
         recorded digest with the recorded options and requires identical bytes (it is written \
-        under $TMPDIR and removed).
+        under $TMPDIR and removed; signature objects added since are left out of the comparison).
+
+        Signatures: with --key or --keyring, every signature in the SIF is checked as \
+        `apptainer verify` checks it (each object group signed, the signer's fingerprint, the \
+        header, every descriptor and object unchanged since signing); each signer and the \
+        objects it covers are reported. Without a key the signers are listed, unchecked. \
+        Signature objects added after the build are accepted by the integrity check; any other \
+        added object is named and fails it, except overlay partitions with --allow-added.
 
         Exit status: 0 verified, 1 mismatch, 2 cannot check (registry unreachable, no \
         provenance or integrity record, unreadable file).
@@ -24,6 +31,13 @@ struct Verify: ParsableCommand {
     @Flag(help: "Rebuild from the recorded digest and require a byte-identical SIF.") var rebuild = false
     @Flag(help: "Check integrity only; no network.") var offline = false
     @Option(help: "The mksquashfs to run for --rebuild.") var mksquashfs = "mksquashfs"
+    @Option(help: "Check the SIF's signatures against this OpenPGP public key file (repeatable).") var key: [String] = []
+    @Option(help: "Check the SIF's signatures against the keys of this keyring file (`gpg --export`; repeatable).")
+    var keyring: [String] = []
+    @Flag(help: "Check legacy signatures (Singularity before 3.6) instead of current ones; they cover object data only.")
+    var legacyInsecure = false
+    @Flag(help: "Accept overlay partitions added after the build (`apptainer overlay create`); they are still reported.")
+    var allowAdded = false
     @Flag(help: "Print a JSON report.") var json = false
     @OptionGroup var registry: RegistryFlags
 
@@ -39,6 +53,9 @@ struct Verify: ParsableCommand {
         options.rebuild = rebuild
         options.offline = offline
         options.mksquashfs = mksquashfs
+        options.keyFiles = key + keyring
+        options.legacySignatures = legacyInsecure
+        options.allowAdded = allowAdded
         let flags = registry
         // The source check and the rebuild both ask for the registry; one client per host, so
         // that --password-stdin is read once.

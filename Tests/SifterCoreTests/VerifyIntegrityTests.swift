@@ -203,6 +203,36 @@ import Testing
         #expect(IntegrityChecker.check(path: signed).status == .passed)
     }
 
+    @Test func anAddedOverlayIsNamedAndAcceptedOnlyWhenAllowed() throws {
+        let path = try makeSIF()
+        defer { unlink(path) }
+        let image = try SIFImage.load(path: path, writable: true)
+        // What `apptainer overlay create` adds: an ext3 overlay partition in group 1.
+        try image.add(try ObjectInput(.partition, source: .bytes([UInt8](repeating: 0, count: 4096)),
+                                      metadata: .partition(fs: .ext3, part: .overlay, arch: Arch(goName: "amd64")!)), time: 1)
+        try image.close()
+        let refused = IntegrityChecker.check(path: path)
+        #expect(refused.status == .failed)
+        #expect(refused.findings.map(\.problem) == [
+            "added after the build: an Ext3 overlay partition (4096 bytes), as `apptainer overlay create` adds; --allow-added accepts overlay partitions",
+        ])
+        let allowed = IntegrityChecker.check(path: path, allowAdded: true)
+        #expect(allowed.status == .passed)
+        #expect(allowed.uncovered.map(\.problem) == ["added after the build: an Ext3 overlay partition (4096 bytes); accepted (--allow-added)"])
+        #expect(allowed.summary.hasSuffix("; added since and accepted: object 7 (partition)"))
+    }
+
+    @Test func allowAddedAcceptsNothingButOverlays() throws {
+        let path = try makeSIF()
+        defer { unlink(path) }
+        let image = try SIFImage.load(path: path, writable: true)
+        try image.add(try ObjectInput(.genericJSON, source: .bytes(Array("{}".utf8)), name: "extra.json"), time: 1)
+        try image.close()
+        let result = IntegrityChecker.check(path: path, allowAdded: true)
+        #expect(result.status == .failed)
+        #expect(result.findings.map(\.description) == ["object 7 \"extra.json\" (genericJSON): added after the build: a genericJSON object (2 bytes)"])
+    }
+
     @Test func aDeletedObjectIsNamed() throws {
         let path = try makeSIF()
         defer { unlink(path) }

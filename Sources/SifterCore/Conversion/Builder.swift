@@ -2,6 +2,7 @@ import Distribution
 import Foundation
 import Hashing
 import OCISpec
+import OpenPGP
 import SIF
 import Squashfs
 import Synchronization
@@ -23,6 +24,8 @@ public struct BuildOptions: Sendable {
     public var readWhileDownloading = true
     /// Threads reading layers in the flattener's first pass.
     public var indexWorkers = ProcessInfo.processInfo.activeProcessorCount
+    /// Sign the finished SIF with this key (`--sign-key`) before it is renamed into place.
+    public var signingKey: SigningKey?
 
     public init() {}
 
@@ -125,8 +128,11 @@ public struct Builder: Sendable {
                                                 mksquashfs: sink.record, time: time)
             try sif.add(try ObjectInput(.genericJSON, source: .bytes(provenance.encoded()), name: ProvenanceDocument.objectName),
                         time: time)
-            let digest = try IntegrityRecord.appendHashingFile(to: sif, time: time)
+            var digest = try IntegrityRecord.appendHashingFile(to: sif, time: time)
             try sif.close()
+            if let key = options.signingKey {
+                digest = try BuildSigning.sign(temporary, with: key, buildTime: time)
+            }
             clock.lap("sif")
             return BuildResult(
                 output: output, size: try fileSize(temporary), sha256: digest.hex, manifestDigest: image.manifestDigest,

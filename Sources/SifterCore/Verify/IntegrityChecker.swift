@@ -33,8 +33,11 @@ public struct IntegrityResult: Sendable {
     public var findings: [Finding]
     /// Each live object: recorded and actual sha256 (nil when not recorded or not hashed).
     public var objects: [(id: UInt32, name: String, type: String, size: Int64, sha256: String?, recorded: String?)]
-    /// Objects added after the build that cannot change what runs (signatures).
+    /// Objects added after the build and accepted: signatures (checked by the signature
+    /// check, not here), and with `--allow-added` overlay partitions.
     public var uncovered: [Finding]
+    /// The SIF has no integrity record and nothing says it should (not built by sifter).
+    public var noRecord = false
 }
 
 /// Checks a SIF against its `sifter-integrity.json`: the structure loads (the loader validates
@@ -44,19 +47,21 @@ public enum IntegrityChecker {
     /// The provenance object, which also says whether an integrity record must be present.
     static let provenanceName = ProvenanceDocument.objectName
 
-    public static func check(path: String) -> IntegrityResult {
+    /// `allowAdded` accepts overlay partitions added after the build (`apptainer overlay
+    /// create`), still naming them.
+    public static func check(path: String, allowAdded: Bool = false) -> IntegrityResult {
         let image: SIFImage
         do { image = try SIFImage.load(path: path) } catch {
             if case .io = error { return cannot("cannot read \(error)") }
             return failed([Finding(id: nil, name: "structure", type: "", problem: error.description)])
         }
         defer { try? image.close() }
-        do { return try check(image) } catch {
+        do { return try check(image, allowAdded: allowAdded) } catch {
             return cannot("\(path): \(error)")
         }
     }
 
-    static func check(_ image: SIFImage) throws -> IntegrityResult {
+    static func check(_ image: SIFImage, allowAdded: Bool = false) throws -> IntegrityResult {
         let candidates = image.descriptors(matching: [.dataType(.genericJSON), .name(IntegrityRecord.objectName)])
         guard let recordDescriptor = candidates.first else {
             // Without a record nothing can be proven; that is a failure only when the
@@ -65,7 +70,9 @@ public enum IntegrityChecker {
                 return failed([Finding(id: nil, name: IntegrityRecord.objectName, type: "genericJSON",
                                        problem: "missing or renamed, though the provenance says the build wrote it")])
             }
-            return cannot("\(image.path) has no \(IntegrityRecord.objectName) (not built by sifter ≥ 0.1 with integrity records)")
+            var result = cannot("\(image.path) has no \(IntegrityRecord.objectName) (not built by sifter ≥ 0.1 with integrity records)")
+            result.noRecord = true
+            return result
         }
         let recordFinding = { (problem: String) in
             Finding(id: recordDescriptor.id, name: recordDescriptor.name, type: recordDescriptor.dataType.name, problem: problem)
@@ -81,11 +88,11 @@ public enum IntegrityChecker {
             return failed([recordFinding(error.description)])
         }
         let actual = try IntegrityRecord.measure(image, excluding: [recordDescriptor.id])
-        return compare(record: record, actual: actual, recordDescriptor: recordDescriptor, image: image)
+        return compare(record: record, actual: actual, recordDescriptor: recordDescriptor, image: image, allowAdded: allowAdded)
     }
 
     static func compare(record: IntegrityRecord, actual: IntegrityRecord, recordDescriptor: SIF.Descriptor,
-                        image: SIFImage) -> IntegrityResult {
+                        image: SIFImage, allowAdded: Bool = false) -> IntegrityResult {
         var findings: [Finding] = []
         var uncovered: [Finding] = []
         if record.header != actual.header {
@@ -97,11 +104,19 @@ public enum IntegrityChecker {
             let finding = { (problem: String) in Finding(id: object.id, name: object.name, type: object.type, problem: problem) }
             guard let recorded = recordedByID[object.id] else {
                 listed.append((object.id, object.name, object.type, object.size, object.sha256, nil))
-                // A signature changes nothing that runs; anything else could.
+                // A signature changes nothing that runs (and is checked by the signature check);
+                // an overlay changes what runs only when written to, and is accepted on request.
+                let descriptor = image.descriptors(matching: [.id(object.id)]).first
+                let what = descriptor.map(describeAdded) ?? "a \(object.type) object"
+                let isOverlay = descriptor?.partition?.part == .overlay
                 if object.type == DataType.signature.name {
-                    uncovered.append(finding("added after the build (not covered by the record)"))
+                    uncovered.append(finding("added after the build: \(what) (not covered by the record)"))
+                } else if isOverlay && allowAdded {
+                    uncovered.append(finding("added after the build: \(what); accepted (--allow-added)"))
+                } else if isOverlay {
+                    findings.append(finding("added after the build: \(what), as `apptainer overlay create` adds; --allow-added accepts overlay partitions"))
                 } else {
-                    findings.append(finding("added after the build"))
+                    findings.append(finding("added after the build: \(what)"))
                 }
                 continue
             }
@@ -126,9 +141,29 @@ public enum IntegrityChecker {
             result.uncovered = uncovered
             return result
         }
-        let note = uncovered.isEmpty ? "" : "; \(uncovered.count) signature object(s) added since"
+        let note = uncovered.isEmpty ? "" : "; added since and accepted: " + uncovered.map(\.subject).joined(separator: ", ")
         return IntegrityResult(status: .passed, summary: "\(record.objects.count) objects (\(total) bytes) match their recorded sha256\(note)",
                                findings: [], objects: listed, uncovered: uncovered)
+    }
+
+    /// `an Ext3 overlay partition (65536 bytes)`, `a signature for group 1 by ABCD…`.
+    static func describeAdded(_ d: SIF.Descriptor) -> String {
+        switch d.metadata {
+        case let .partition(fs, part, _)?:
+            let role = part == .primarySystem ? "primary system" : "\(part)".lowercased()
+            return "a\(fs.description.first.map { "AEIOU".contains($0) } == true ? "n" : "") \(fs) \(role) partition (\(d.size) bytes)"
+        case let .signature(_, entity)?:
+            let fingerprint = entity.prefix(20).allSatisfy { $0 == 0 } ? "an unnamed key" : entity.prefix(20).map { String(format: "%02X", $0) }.joined()
+            let target = d.link.map { link -> String in
+                switch link {
+                case let .group(group): "group \(group)"
+                case let .object(id): "object \(id)"
+                }
+            } ?? "nothing"
+            return "a signature for \(target) by \(fingerprint)"
+        default:
+            return "a \(d.dataType.name) object (\(d.size) bytes)"
+        }
     }
 
     /// The record cannot cover its own descriptor, so check that it is what a build writes:

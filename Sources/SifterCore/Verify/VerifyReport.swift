@@ -60,7 +60,13 @@ public struct VerifyReport: Sendable {
     /// The verdict line, then for a SIF that did not verify every finding, one a line.
     public var text: String {
         var lines = [line]
-        if verdict != .verified {
+        if verdict == .verified {
+            // What was not checked but is worth knowing (signatures nobody asked to check).
+            for check in checks where check.status == .skipped && !check.findings.isEmpty {
+                lines.append("  \(check.name): \(check.status.rawValue)")
+                lines += check.findings.map { "    \($0)" }
+            }
+        } else {
             // The findings, when there are any, already say what the summary says.
             for check in checks where check.status != .passed {
                 if check.findings.isEmpty {
