@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Dependencies point one way only:
-// sifter (CLI) -> SifterCore (pipeline) -> {Distribution, Rootfs, Squashfs, SIF, OCISpec}
+// sifter (CLI) -> SifterCore (pipeline) -> {Distribution, Rootfs, Squashfs, SIF, OCISpec, SBOM}
 //   -> {Hashing, ArchiveIO, CurlHTTP} -> C leaves.
 // SIF and OCISpec know nothing of the network or of C libraries.
 let package = Package(
@@ -11,7 +11,7 @@ let package = Package(
         .executable(name: "sifter", targets: ["sifter"]),
         .library(
             name: "SifterKit",
-            targets: ["SifterCore", "SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO", "CurlHTTP"]
+            targets: ["SifterCore", "SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "SBOM", "Hashing", "ArchiveIO", "CurlHTTP"]
         ),
     ],
     dependencies: [
@@ -22,6 +22,7 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         .target(name: "Hashing", dependencies: ["COpenSSL"]),
         .target(name: "ArchiveIO", dependencies: ["CArchive", "CIsal"]),
@@ -31,12 +32,13 @@ let package = Package(
         .target(name: "Distribution", dependencies: ["OCISpec", "CurlHTTP", "Hashing"]),
         .target(name: "Rootfs", dependencies: ["ArchiveIO", "OCISpec", "Hashing"]),
         .target(name: "Squashfs"),
-        .target(name: "SifterCore", dependencies: ["SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO"]),
+        .target(name: "SBOM", dependencies: ["CSQLite"]),
+        .target(name: "SifterCore", dependencies: ["SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "SBOM", "Hashing", "ArchiveIO"]),
         .executableTarget(
             name: "sifter",
             // The lower modules only for their error types, which the CLI maps to exit codes.
             dependencies: [
-                "SifterCore", "SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO", "CurlHTTP",
+                "SifterCore", "SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "SBOM", "Hashing", "ArchiveIO", "CurlHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -49,6 +51,7 @@ let package = Package(
         .testTarget(name: "DistributionTests", dependencies: ["Distribution", "OCISpec", "Hashing", "CurlHTTP"]),
         .testTarget(name: "RootfsTests", dependencies: ["Rootfs", "ArchiveIO", "OCISpec"]),
         .testTarget(name: "SquashfsTests", dependencies: ["Squashfs"]),
+        .testTarget(name: "SBOMTests", dependencies: ["SBOM"]),
         .testTarget(name: "SifterCoreTests", dependencies: ["SifterCore", "SIF", "Rootfs", "ArchiveIO", "OCISpec", "Hashing"]),
     ],
     swiftLanguageModes: [.v6]
