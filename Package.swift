@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "RootfsTests", dependencies: ["Rootfs", "ArchiveIO", "OCISpec"]),
         .testTarget(name: "SquashfsTests", dependencies: ["Squashfs"]),
         .testTarget(name: "SBOMTests", dependencies: ["SBOM"]),
-        .testTarget(name: "SifterCoreTests", dependencies: ["SifterCore", "SIF", "Rootfs", "ArchiveIO", "OCISpec", "Hashing"]),
+        .testTarget(name: "SifterCoreTests", dependencies: ["SifterCore", "SIF", "Rootfs", "SBOM", "ArchiveIO", "OCISpec", "Hashing"]),
     ],
     swiftLanguageModes: [.v6]
 )

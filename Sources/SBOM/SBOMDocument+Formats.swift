@@ -60,7 +60,7 @@ extension SBOMDocument {
             ("dataLicense", .string("CC0-1.0")),
             ("SPDXID", .string("SPDXRef-DOCUMENT")),
             ("name", .string(subject.source)),
-            ("documentNamespace", .string("https://sifter.invalid/spdx/\(Self.idstring(subject.reference))-\(documentID)")),
+            ("documentNamespace", .string("https://sifter.invalid/spdx/\(namespaceName)-\(documentID)")),
             ("creationInfo", .object([
                 ("created", .string(created)),
                 ("creators", .array([.string("Tool: sifter-\(toolVersion)")])),
@@ -70,6 +70,14 @@ extension SBOMDocument {
         if !extracted.isEmpty { document.append(("hasExtractedLicensingInfos", .array(extracted))) }
         document.append(("relationships", .array(relationships)))
         return .object(document)
+    }
+
+    /// The image's name as an idstring, without leading or trailing `-` (a path's `/`).
+    private var namespaceName: String {
+        var name = Substring(Self.idstring(subject.reference))
+        while name.first == "-" { name = name.dropFirst() }
+        while name.last == "-" { name = name.dropLast() }
+        return name.isEmpty ? "image" : String(name)
     }
 
     private static func purlReference(_ purl: PackageURL) -> JSONText {

@@ -4,6 +4,7 @@ import Distribution
 import Hashing
 import OCISpec
 import Rootfs
+import SBOM
 import SIF
 import SifterCore
 import Squashfs
@@ -52,6 +53,8 @@ enum FailureCategory {
             case .outputExists, .outputNotRegular, .outputCreatedMeanwhile: self = .usage
             case .io: self = .environment
             }
+        case let error as SBOMError:
+            self = error.isEnvironment ? .environment : .badInput
         case is SquashfsError, is HashingError, is ArchiveError:
             self = .environment
         case let error as DistributionError:
