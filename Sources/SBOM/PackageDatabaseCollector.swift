@@ -11,7 +11,8 @@ import Glibc
 /// Paths are those of the final tree, where directories are real (a file reached through a
 /// symlinked directory arrives under the directory the link leads to): so both places rpm's
 /// database lives are watched, `/var/lib/rpm` and `/usr/lib/sysimage/rpm` (Fedora 36+ and
-/// openSUSE, where `/var/lib/rpm` is a link to it); when both hold one, the second is read.
+/// openSUSE, where `/var/lib/rpm` is a link to it); when both hold one, the
+/// `/usr/lib/sysimage/rpm` one is read (rpm's dbpath there), with a warning.
 /// Likewise apk's `/lib/apk/db` and `/usr/lib/apk/db`, `/etc/os-release` and
 /// `/usr/lib/os-release` (the first that is a file).
 ///
@@ -40,8 +41,9 @@ public final class PackageDatabaseCollector {
     }
 
     public let limits: Limits
-    /// Where rpm databases are spooled.
-    public let temporaryDirectory: String
+    /// Gives the directory rpm databases are spooled to, when the first one arrives.
+    private let spoolDirectory: () throws -> String
+    private var spoolPath: String?
 
     private var packages: [InstalledPackage] = []
     private var warnings: [String] = []
@@ -62,9 +64,15 @@ public final class PackageDatabaseCollector {
         var done = false
     }
 
-    public init(limits: Limits = Limits(), temporaryDirectory: String) {
+    /// `spoolDirectory` is asked for a private directory once, when an rpm database first
+    /// needs spooling (most trees have none); what it throws is reported by `finish`.
+    public init(limits: Limits = Limits(), spoolDirectory: @escaping () throws -> String) {
         self.limits = limits
-        self.temporaryDirectory = temporaryDirectory
+        self.spoolDirectory = spoolDirectory
+    }
+
+    public convenience init(limits: Limits = Limits(), temporaryDirectory: String) {
+        self.init(limits: limits) { temporaryDirectory }
     }
 
     deinit {
@@ -139,11 +147,12 @@ public final class PackageDatabaseCollector {
     /// only when a database could not be spooled (this machine's failure).
     public func finish() throws(SBOMError) -> Inventory {
         if let failure { throw failure }
-        if spools.count > 1 {
-            warnings.append("rpm databases in both \(spools.map(\.location).joined(separator: " and ")): "
-                + "only \(spools[spools.count - 1].location) is listed (rpm's dbpath on current systems)")
+        let chosen = spools.first { $0.location.hasPrefix("/usr/lib/sysimage/") } ?? spools.first
+        if spools.count > 1, let chosen {
+            warnings.append("rpm databases in both \(spools.map(\.location).sorted().joined(separator: " and ")): "
+                + "only \(chosen.location) is listed (rpm's dbpath on current systems)")
         }
-        if let (location, path) = spools.last {
+        if let (location, path) = chosen {
             warnings += RPMDatabase.read(path: path, location: location, headerLimit: limits.rpmHeaderBytes) { package in
                 append(package)
             }
@@ -166,7 +175,15 @@ public final class PackageDatabaseCollector {
             kind: kind, location: location, lines: LineSplitter(lineLimit: limits.lineLength),
             stanza: StanzaParser(wanted: Self.fields(kind), caseInsensitive: kind != .apk))
         if kind == .rpmSQLite {
-            var template = Array((temporaryDirectory + "/sifter-rpmdb-XXXXXX").utf8CString)
+            if spoolPath == nil {
+                do {
+                    spoolPath = try spoolDirectory()
+                } catch {
+                    failure = .spool(path: location, operation: "make a spool directory", reason: "\(error)")
+                    return false
+                }
+            }
+            var template = Array(((spoolPath ?? "") + "/sifter-rpmdb-XXXXXX").utf8CString)
             let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
             let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
             guard fd >= 0 else {

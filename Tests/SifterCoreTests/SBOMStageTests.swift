@@ -60,7 +60,7 @@ import Testing
         let image = try image([lower, upper])
         let fd = open(scratch + "/out.tar", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         defer { close(fd) }
-        let stage = SBOMStage(format: .cyclonedx)
+        let stage = SBOMStage(format: .cyclonedx, source: image.sourceText)
         _ = try FlattenStage.stream(image: image, metadata: try BuildMetadata(image: image, time: 1_717_200_000),
                                     into: DescriptorSink(descriptor: fd), workers: 1, observer: stage.observer)
         let made = try stage.object(image: image, time: 1_717_200_000)

@@ -113,7 +113,7 @@ public struct Builder: Sendable {
             clock.lap("prepare")
             events(.stage("squash"))
             let sink = MksquashfsSink(output: temporary, offset: offset, options: options.squashfs, version: version)
-            let sbom = options.sbomFormat.map(SBOMStage.init)
+            let sbom = options.sbomFormat.map { SBOMStage(format: $0, source: image.sourceText) }
             let outcome = try FlattenStage.stream(image: image, metadata: metadata, into: sink, workers: options.indexWorkers,
                                                   observer: sbom?.observer) {
                 clock.lap($0)

@@ -8,20 +8,35 @@ import SIF
 /// the partition.
 final class SBOMStage {
     let format: SBOMDocumentFormat
-    private let collector: PackageDatabaseCollector
+    private var collector: PackageDatabaseCollector!
+    /// Where an rpm database is spooled: made when one arrives, removed when the run ends or is
+    /// interrupted (and by a later run when this one is killed).
+    private var scratch: ScratchDirectory?
 
-    init(format: SBOMDocumentFormat) {
+    init(format: SBOMDocumentFormat, source: String) {
         self.format = format
-        // rpm databases are spooled where the archive sources copy layers: $TMPDIR.
-        collector = PackageDatabaseCollector(temporaryDirectory: NSTemporaryDirectory())
+        collector = PackageDatabaseCollector { [weak self] in
+            let scratch = try ScratchDirectory.create(source: source, kind: "sbom")
+            self?.scratch = scratch
+            return scratch.path
+        }
     }
+
+    deinit { scratch?.remove() }
 
     /// What the flattener offers every regular file to.
     var observer: any ContentObserver { Forwarder(collector) }
 
     /// Once the stream is complete: the SBOM object, and what could not be listed.
     func object(image: ResolvedImage, time: Int64) throws -> (object: ObjectInput, packages: Int, warnings: [String]) {
-        let inventory = try collector.finish()
+        let inventory: Inventory
+        do {
+            defer {
+                scratch?.remove()
+                scratch = nil
+            }
+            inventory = try collector.finish()
+        }
         let subject = SBOMSubject(
             source: image.sourceText, reference: image.reference, manifestDigest: image.manifestDigest.description,
             repositoryURL: image.registry.flatMap { registry in image.repository.map { "\(registry)/\($0)" } },
