@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Dependencies point one way only:
-// sifter (CLI) -> SifterCore (pipeline) -> {Distribution, Rootfs, Squashfs, SIF, OCISpec}
+// sifter (CLI) -> SifterCore (pipeline) -> {Distribution, Rootfs, Squashfs, SIF, OCISpec, SBOM}
 //   -> {Hashing, ArchiveIO, CurlHTTP} -> C leaves.
 // SIF and OCISpec know nothing of the network or of C libraries.
 let package = Package(
@@ -11,7 +11,7 @@ let package = Package(
         .executable(name: "sifter", targets: ["sifter"]),
         .library(
             name: "SifterKit",
-            targets: ["SifterCore", "SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO", "CurlHTTP", "OpenPGP"]
+            targets: ["SifterCore", "SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO", "CurlHTTP", "OpenPGP", "SBOM"]
         ),
     ],
     dependencies: [
@@ -22,6 +22,7 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         .target(name: "Hashing", dependencies: ["COpenSSL"]),
         .target(name: "OpenPGP", dependencies: ["COpenSSL"]),
@@ -32,12 +33,13 @@ let package = Package(
         .target(name: "Distribution", dependencies: ["OCISpec", "CurlHTTP", "Hashing"]),
         .target(name: "Rootfs", dependencies: ["ArchiveIO", "OCISpec", "Hashing"]),
         .target(name: "Squashfs"),
-        .target(name: "SifterCore", dependencies: ["SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO", "OpenPGP"]),
+        .target(name: "SBOM", dependencies: ["CSQLite"]),
+        .target(name: "SifterCore", dependencies: ["SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "SBOM", "Hashing", "ArchiveIO", "OpenPGP"]),
         .executableTarget(
             name: "sifter",
             // The lower modules only for their error types, which the CLI maps to exit codes.
             dependencies: [
-                "SifterCore", "SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO", "CurlHTTP", "OpenPGP",
+                "SifterCore", "SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO", "CurlHTTP", "OpenPGP", "SBOM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,7 +53,8 @@ let package = Package(
         .testTarget(name: "DistributionTests", dependencies: ["Distribution", "OCISpec", "Hashing", "CurlHTTP"]),
         .testTarget(name: "RootfsTests", dependencies: ["Rootfs", "ArchiveIO", "OCISpec"]),
         .testTarget(name: "SquashfsTests", dependencies: ["Squashfs"]),
-        .testTarget(name: "SifterCoreTests", dependencies: ["SifterCore", "SIF", "Rootfs", "ArchiveIO", "OCISpec", "Hashing"]),
+        .testTarget(name: "SBOMTests", dependencies: ["SBOM"]),
+        .testTarget(name: "SifterCoreTests", dependencies: ["SifterCore", "SIF", "Rootfs", "SBOM", "ArchiveIO", "OCISpec", "Hashing"]),
         .testTarget(name: "SigningTests", dependencies: ["SifterCore", "SIF", "OpenPGP"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

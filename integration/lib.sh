@@ -54,3 +54,13 @@ start_registry() {
   # shellcheck disable=SC1091
   . "$CASE_WORK/reg/env"
 }
+
+# Validates SBOM documents (FILE.json…) with PyPI's spdx-tools and cyclonedx-python-lib
+# (integration/validate-sbom.py, in the virtual environment install-deps.sh makes); says SKIP
+# when they are not installed.
+validate_sbom() {
+  local python=${SIFTER_TEST_CACHE:-/var/cache/sifter-tests}/sbom-validators/bin/python3 status=0
+  if [ ! -x "$python" ]; then echo "SKIP: SBOM validators not installed ($python)"; return 0; fi
+  "$python" "$(dirname "$COMPARE_READERS")/validate-sbom.py" "$@" || status=$?
+  [ "$status" -eq 0 ] || [ "$status" -eq 3 ] || fail "SBOM validation failed: $*"
+}

@@ -18,6 +18,8 @@ final class Emitter {
     let executableProbe: (@Sendable ([UInt8]) -> Bool)?
     /// The walk position of `summary.firstExecutableHead`.
     private var firstExecutableRank = Int.max
+    /// Offered every regular file; receives the content of those it wants.
+    var observer: (any ContentObserver)?
 
     init(fileDescriptor fd: Int32, options: FlattenOptions, root: RootMetadata) throws(RootfsError) {
         imageName = options.imageName
@@ -99,19 +101,29 @@ final class Emitter {
         if type == .regular {
             let isProbe = probe.map(item.paths.contains) ?? false
             let rank = executableProbe == nil ? nil : executableRank[item.inode.source].flatMap { $0 < firstExecutableRank ? $0 : nil }
+            let observed = observer.flatMap { $0.wantsContent(of: item.paths) ? $0 : nil }
+            var observing = observed != nil
             var head: [UInt8] = []
             var position: Int64 = 0
             try stream.readData { (block, offset) throws(RootfsError) in
                 // libarchive reports sparse holes as jumps in the offset.
                 guard offset >= position else { throw changed("data blocks out of order") }
-                if offset > position { try writeZeros(offset - position, layer: layer, path: primary) }
+                if offset > position {
+                    try writeZeros(offset - position, layer: layer, path: primary)
+                    if observing, let observed { observing = Self.observeZeros(offset - position, by: observed) }
+                }
                 try output(layer: layer, path: primary) { try writer.writeData(block) }
+                if observing, let observed { observing = observed.receive(block) }
                 if isProbe || rank != nil, position == offset, Int64(head.count) == offset, head.count < FlattenSummary.probeLength {
                     head += block.prefix(FlattenSummary.probeLength - head.count)
                 }
                 position = offset + Int64(block.count)
             }
-            if position < size { try writeZeros(size - position, layer: layer, path: primary) }
+            if position < size {
+                try writeZeros(size - position, layer: layer, path: primary)
+                if observing, let observed { _ = Self.observeZeros(size - position, by: observed) }
+            }
+            observed?.endOfContent()
             summary.fileDataBytes += size
             if isProbe { summary.probeHead = head }
             noteExecutable(head, rank: rank)
@@ -150,6 +162,10 @@ final class Emitter {
             try writer.writeData(contents)
             return entry
         }
+        if item.inode.kind == .regular, let observer, observer.wantsContent(of: item.paths) {
+            _ = contents.withUnsafeBytes { observer.receive($0) }
+            observer.endOfContent()
+        }
         summary.fileDataBytes += Int64(contents.count)
         try writeLinks(item, to: header, layer: "synthetic")
         count(item)
@@ -167,6 +183,20 @@ final class Emitter {
                 try writer.writeHeader(link)
             }
         }
+    }
+
+    /// Gives `observer` a hole's zeros, while it wants more; returns whether it still does.
+    private static func observeZeros(_ count: Int64, by observer: any ContentObserver) -> Bool {
+        let zeros = [UInt8](repeating: 0, count: Int(min(count, 1 << 16)))
+        var left = count
+        while left > 0 {
+            let length = Int(min(left, Int64(zeros.count)))
+            guard zeros.withUnsafeBytes({ observer.receive(UnsafeRawBufferPointer(rebasing: $0.prefix(length))) }) else {
+                return false
+            }
+            left -= Int64(length)
+        }
+        return true
     }
 
     /// A hole of a sparse member: within the sparse map's holes nothing is written.

@@ -59,13 +59,16 @@ public final class LayerFlattener: Sendable {
     /// Pass 2: writes the whole stream (ending with the tar trailer) to `fd`, which stays open
     /// and owned by the caller. On error, what was written is a prefix of nothing useful: the
     /// consumer must be told to fail (e.g. by closing the pipe and discarding its output).
-    /// Every thrown error is a `RootfsError`.
+    /// Every thrown error is a `RootfsError`. `observer` is offered every regular file of the
+    /// final tree as it is written.
     @discardableResult
-    public func write(_ indexed: IndexedTree, toFileDescriptor fd: Int32) throws(RootfsError) -> FlattenSummary {
+    public func write(_ indexed: IndexedTree, toFileDescriptor fd: Int32,
+                      observer: (any ContentObserver)? = nil) throws(RootfsError) -> FlattenSummary {
         let clock = ContinuousClock()
         let plan = indexed.plan
         var layerSummaries = indexed.layerSummaries
         let emitter = try Emitter(fileDescriptor: fd, options: options, root: indexed.root)
+        emitter.observer = observer
         emitter.probe = indexed.probe
         emitter.executableRank = plan.executableRank
         for directory in plan.directories {
@@ -107,8 +110,8 @@ public final class LayerFlattener: Sendable {
 
     /// Both passes.
     @discardableResult
-    public func write(toFileDescriptor fd: Int32) throws -> FlattenSummary {
-        try write(try index(), toFileDescriptor: fd)
+    public func write(toFileDescriptor fd: Int32, observer: (any ContentObserver)? = nil) throws -> FlattenSummary {
+        try write(try index(), toFileDescriptor: fd, observer: observer)
     }
 }
 

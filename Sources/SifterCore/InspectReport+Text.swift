@@ -15,6 +15,10 @@ extension InspectReport {
         let used = header.descriptorsTotal - header.descriptorsFree
         lines.append("Objects:     \(used) of \(header.descriptorsTotal) descriptors used")
         lines.append("Data:        \(header.dataSize) bytes from offset \(header.dataOffset)")
+        let sboms = objects.map(\.descriptor).filter { $0.dataType == .sbom }
+        lines.append("SBOM:        " + (sboms.isEmpty ? "none" : sboms.map { d in
+            "\(SBOMExtractor.sbomFormat(d).map(\.description) ?? "unknown") (object \(d.id) \"\(TerminalText.line(d.name))\", \(d.size) bytes)"
+        }.joined(separator: "; ")))
         if !header.launchScript.isEmpty {
             lines.append("Launch:      \(TerminalText.line(header.launchScript.trimmingSuffixNewlines))")
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OCISpec
+import SBOM
 import SifterCore
 
 /// The options that shape a build, shared by `build` and `convert`.
@@ -12,6 +13,9 @@ struct BuildFlags: ParsableArguments {
     @Option(help: "The mksquashfs to run.") var mksquashfs = "mksquashfs"
     @Option(help: "Sign the SIF with this OpenPGP secret key before it is written (passphrase: SIFTER_SIGN_PASSPHRASE).")
     var signKey: String?
+    @Option(help: "The SBOM object's format: spdx (SPDX 2.3 JSON, the default) or cyclonedx (CycloneDX 1.5 JSON).")
+    var sbomFormat: String?
+    @Flag(help: "Write no SBOM object.") var noSbom = false
 
     /// The build options, SOURCE_DATE_EPOCH included.
     func options() throws -> BuildOptions {
@@ -24,6 +28,11 @@ struct BuildFlags: ParsableArguments {
         options.squashfs.blockSize = blockSize
         options.squashfs.processors = processors
         options.squashfs.executable = mksquashfs
+        guard let format = SBOMDocumentFormat(rawValue: sbomFormat ?? "spdx") else {
+            throw SifterError.invalidArgument("--sbom-format \"\(sbomFormat ?? "")\": spdx or cyclonedx")
+        }
+        guard !noSbom || sbomFormat == nil else { throw SifterError.invalidArgument("--no-sbom and --sbom-format exclude each other") }
+        options.sbomFormat = noSbom ? nil : format
         if let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"] {
             guard let value = Int64(epoch) else { throw SifterError.invalidArgument("SOURCE_DATE_EPOCH \"\(epoch)\" is not a number") }
             options.sourceDateEpoch = value

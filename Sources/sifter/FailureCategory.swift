@@ -5,6 +5,7 @@ import Hashing
 import OpenPGP
 import OCISpec
 import Rootfs
+import SBOM
 import SIF
 import SifterCore
 import Squashfs
@@ -66,6 +67,8 @@ enum FailureCategory {
             case .outputExists, .outputNotRegular, .outputCreatedMeanwhile: self = .usage
             case .io: self = .environment
             }
+        case let error as SBOMError:
+            self = error.isEnvironment ? .environment : .badInput
         case is SquashfsError, is HashingError, is ArchiveError:
             self = .environment
         case let error as DistributionError:

@@ -19,7 +19,7 @@ stages = [name for name in r["timings"]]
 assert stages.index("index") < stages.index("stream"), stages
 assert r["warnings"] == [], r["warnings"]' || fail "the build report: $(cat out.json)"
 
-# Objects in Apptainer's order, all in group 1, the primary partition, then sifter's
+# Objects in Apptainer's order, all in group 1, the primary partition, then the SBOM, sifter's
 # provenance (what ran, known only once mksquashfs has run) and integrity record.
 "$SIFTOOL" list out.sif | sed -n '/^ID /,$p' | awk -F'|' 'NR>2 {gsub(/ +$/,"",$5); print $1 "|" $2 "|" $5}' | tr -s ' ' >objects.txt
 cat >expected-objects.txt <<'LIST'
@@ -27,17 +27,19 @@ cat >expected-objects.txt <<'LIST'
 2 |1 |JSON.Generic
 3 |1 |JSON.Generic
 4 |1 |FS (Squashfs/*System/amd64)
-5 |1 |JSON.Generic
+5 |1 |SBOM (spdx-json)
 6 |1 |JSON.Generic
+7 |1 |JSON.Generic
 LIST
 diff expected-objects.txt objects.txt || fail "objects not in Apptainer's order"
 "$SIFTER" inspect --json out.sif | python3 -c '
 import json, sys
 names = [d["name"] for d in json.load(sys.stdin)["descriptors"]]
-assert names == ["", "inspect-metadata.json", "oci-config.json", "", "sifter-provenance.json", "sifter-integrity.json"], names'
+assert names == ["", "inspect-metadata.json", "oci-config.json", "", "sbom.spdx.json", "sifter-provenance.json",
+                 "sifter-integrity.json"], names'
 # Provenance records what ran: mksquashfs's arguments with the root's owner and time, and
 # SOURCE_DATE_EPOCH, as they were passed (the output file named OUTPUT).
-"$SIFTOOL" dump 5 out.sif >provenance.json
+"$SIFTOOL" dump 6 out.sif >provenance.json
 python3 - <<'PY' || fail "provenance does not record what ran: $(cat provenance.json)"
 import json
 p = json.load(open("provenance.json"))

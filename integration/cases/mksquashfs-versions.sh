@@ -85,7 +85,7 @@ for spec in host:4.5 trixie:4.6 sid:4.7; do
       fail "$version: links/$link -> $(readlink "$out/tree/links/$link")"
   done
   python3 -c 'import json,sys; assert json.load(sys.stdin)["mksquashfsVersion"] == sys.argv[1]' "$version" \
-    <<<"$("$SIFTOOL" dump 5 "$out/root.sif")" || fail "$version: provenance does not record the version"
+    <<<"$("$SIFTOOL" dump 6 "$out/root.sif")" || fail "$version: provenance does not record the version"
 
   as_nobody "$SIFTER" build --mksquashfs "$squash" oci:layout:t1 "$out/nobody.sif"
   cmp "$out/root.sif" "$out/nobody.sif" || fail "$version: nobody's build differs from root's"

@@ -69,7 +69,7 @@ flip_case partition $((part_offset + part_size / 2)) 'object 4 (partition): data
 flip_case deffile $(($(field fresh.sif 1 offset) + 3)) 'object 1 (deffile): data hashes to sha256:'
 desc_offset=$("$SIFTER" inspect --json fresh.sif | python3 -c 'import json,sys; print(json.load(sys.stdin)["header"]["descriptorsOffset"])')
 flip_case descriptor $((desc_offset + 3 * 585 + 41)) 'object 4 (partition): descriptor differs from the build: createdAt is'
-flip_case record $(($(field fresh.sif 6 offset) + 20)) 'object 6 "sifter-integrity.json" (genericJSON): the record is damaged'
+flip_case record $(($(field fresh.sif 7 offset) + 20)) 'object 7 "sifter-integrity.json" (genericJSON): the record is damaged'
 
 # The tag moves to another image: the source check fails and names both digests.
 built=$(python3 -c 'import json; print(json.load(open("fresh-json.out"))["source"]["recordedManifestDigest"])')
@@ -102,7 +102,7 @@ check 0 local --rebuild local.sif
 # damaged SIF is still a mismatch (exit 1) rather than "cannot check".
 "$registry/stop.sh" "$CASE_WORK/reg" >/dev/null
 check 0 offline --offline fresh.sif
-grep -q '^verified: fresh.sif: integrity: 5 objects' offline.out || fail "offline: $(cat offline.out)"
+grep -q '^verified: fresh.sif: integrity: 6 objects' offline.out || fail "offline: $(cat offline.out)"
 check 2 unreachable --plain-http fresh.sif
 grep -q '^CANNOT CHECK: fresh.sif: source: ' unreachable.out || fail "unreachable: $(cat unreachable.out)"
 check 1 unreachable-damaged --plain-http partition.sif

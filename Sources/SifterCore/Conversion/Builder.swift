@@ -3,6 +3,7 @@ import Foundation
 import Hashing
 import OCISpec
 import OpenPGP
+import SBOM
 import SIF
 import Squashfs
 import Synchronization
@@ -26,13 +27,17 @@ public struct BuildOptions: Sendable {
     public var indexWorkers = ProcessInfo.processInfo.activeProcessorCount
     /// Sign the finished SIF with this key (`--sign-key`) before it is renamed into place.
     public var signingKey: SigningKey?
+    /// The SBOM object's format; nil writes none (`--no-sbom`).
+    public var sbomFormat: SBOMDocumentFormat? = .spdx
 
     public init() {}
 
-    /// The options that change the output bytes, recorded in provenance and in the SIF ID.
+    /// The options that change the output bytes, recorded in provenance and in the SIF ID. A
+    /// build without an SBOM keeps the text builds had before SBOMs existed.
     public var fingerprint: String {
         let squash = squashfs
         return "platform=\(platform) comp=\(squash.compression) block=\(squash.blockSize.map(String.init) ?? "default")"
+            + (sbomFormat.map { " sbom=\($0.rawValue)" } ?? "")
     }
 }
 
@@ -51,6 +56,8 @@ public struct BuildResult: Sendable {
     /// What the build could not keep exactly (xattrs on the root, a root time mksquashfs set
     /// from the clock), and libarchive's warnings.
     public var warnings: [String] = []
+    /// The SBOM object written, if any: its format and how many packages it lists.
+    public var sbom: (format: SBOMDocumentFormat, packages: Int)?
 }
 
 /// Progress events for a display; the builder never prints.
@@ -109,7 +116,9 @@ public struct Builder: Sendable {
             clock.lap("prepare")
             events(.stage("squash"))
             let sink = MksquashfsSink(output: temporary, offset: offset, options: options.squashfs, version: version)
-            let outcome = try FlattenStage.stream(image: image, metadata: metadata, into: sink, workers: options.indexWorkers) {
+            let sbom = options.sbomFormat.map { SBOMStage(format: $0, source: image.sourceText) }
+            let outcome = try FlattenStage.stream(image: image, metadata: metadata, into: sink, workers: options.indexWorkers,
+                                                  observer: sbom?.observer) {
                 clock.lap($0)
             }
             if let downloads = image.downloads {
@@ -122,6 +131,8 @@ public struct Builder: Sendable {
             let partition = try ObjectInput(.partition, source: .inPlace(size: partitionSize),
                                             metadata: .partition(fs: .squash, part: .primarySystem, arch: arch))
             let sif = try SIFImage.create(path: temporary, options: createOptions, objects: leading + [partition])
+            let sbomObject = try sbom?.object(image: image, time: time)
+            if let sbomObject { try sif.add(sbomObject.object, time: time) }
             // What ran is known exactly only now, so provenance goes after the partition (its
             // length never moved the partition), then the integrity record over everything.
             let provenance = ProvenanceDocument(image: image, options: options, mksquashfsVersion: version.text,
@@ -134,11 +145,13 @@ public struct Builder: Sendable {
                 digest = try BuildSigning.sign(temporary, with: key, buildTime: time)
             }
             clock.lap("sif")
-            return BuildResult(
+            var result = BuildResult(
                 output: output, size: try fileSize(temporary), sha256: digest.hex, manifestDigest: image.manifestDigest,
                 indexDigest: image.indexDigest, configDigest: image.configDigest, arch: arch.goName, timings: clock.laps,
                 layersReadWhileDownloading: image.downloads?.readWhileDownloading ?? 0,
-                warnings: platformWarning(image) + outcome.summary.warnings + sink.warnings)
+                warnings: platformWarning(image) + outcome.summary.warnings + sink.warnings + (sbomObject?.warnings ?? []))
+            result.sbom = sbom.map { ($0.format, sbomObject?.packages ?? 0) }
+            return result
         }
         if let digests = options.digests, let digest = try? Digest(sha256Hex: result.sha256) {
             digests.remember(digest, for: output)

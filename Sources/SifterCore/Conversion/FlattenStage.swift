@@ -16,9 +16,10 @@ enum FlattenStage {
         var arch: PartitionArch.Choice
     }
 
-    /// `lap` marks the end of each step for the timings: "index", then "stream".
+    /// `lap` marks the end of each step for the timings: "index", then "stream". `observer` is
+    /// offered every regular file of the final tree as it streams (the SBOM's databases).
     static func stream(image: ResolvedImage, metadata: BuildMetadata, into sink: any TarSink, workers: Int,
-                       lap: (String) -> Void = { _ in }) throws -> Outcome {
+                       observer: (any ContentObserver)? = nil, lap: (String) -> Void = { _ in }) throws -> Outcome {
         let flattener = makeFlattener(image: image, metadata: metadata, workers: workers,
                                       gnuLongLinkTargets: !sink.readsPaxLinkTargetsExactly)
         let indexed = try flattener.index()
@@ -26,7 +27,7 @@ enum FlattenStage {
         let fd = try sink.start(root: indexed.root, latestTime: indexed.latestTime)
         let summary: FlattenSummary
         do {
-            summary = try flattener.write(indexed, toFileDescriptor: fd)
+            summary = try flattener.write(indexed, toFileDescriptor: fd, observer: observer)
         } catch {
             throw sink.abandon(after: error)
         }

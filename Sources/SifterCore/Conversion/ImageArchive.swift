@@ -246,9 +246,9 @@ final class ImageArchive: Sendable {
     }
 }
 
-/// The private directory layers are copied into: `$TMPDIR/sifter-archive-XXXXXXXX`, with a
-/// lock file beside it held while this run lives, so that a later run can remove it if this
-/// one is killed.
+/// A private directory in `$TMPDIR`: `sifter-archive-XXXXXXXX` for the layers copied out of an
+/// archive, `sifter-sbom-XXXXXXXX` for a spooled rpm database. A lock file beside it is held
+/// while this run lives, so that a later run can remove it if this one is killed.
 final class ScratchDirectory {
     let path: String
     private let lock: LivenessLock
@@ -259,11 +259,11 @@ final class ScratchDirectory {
         self.lock = lock
     }
 
-    static func create(source: String) throws -> ScratchDirectory {
+    static func create(source: String, kind: String = "archive") throws -> ScratchDirectory {
         let base = NSTemporaryDirectory().hasSuffix("/") ? String(NSTemporaryDirectory().dropLast()) : NSTemporaryDirectory()
-        removeStale(in: base)
+        removeStale(in: base, kind: kind)
         for _ in 0..<16 {
-            let name = "sifter-archive-" + UUID().uuidString.prefix(8).lowercased()
+            let name = "sifter-\(kind)-" + UUID().uuidString.prefix(8).lowercased()
             guard let lock = try LivenessLock.create(at: base + "/." + name + ".lock") else { continue }
             let path = base + "/" + name
             guard mkdir(path, 0o700) == 0 else {
@@ -284,9 +284,9 @@ final class ScratchDirectory {
     }
 
     /// Removes the scratch directories of runs that are gone.
-    static func removeStale(in base: String) {
+    static func removeStale(in base: String, kind: String = "archive") {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: base) else { return }
-        for name in names where name.hasPrefix(".sifter-archive-") && name.hasSuffix(".lock") {
+        for name in names where name.hasPrefix(".sifter-\(kind)-") && name.hasSuffix(".lock") {
             let directory = base + "/" + name.dropFirst().dropLast(".lock".count)
             LivenessLock.removeIfDead(base + "/" + name, belongings: [directory])
         }

@@ -49,6 +49,7 @@ struct ProvenanceDocument: Sendable {
                 ("blockSize", options.squashfs.blockSize.map { .int(Int64($0)) } ?? .null),
                 ("processors", options.squashfs.processors.map { .int(Int64($0)) } ?? .null),
                 ("time", .int(time)),
+                ("sbom", .string(options.sbomFormat?.rawValue ?? "none")),
             ])),
             ("integrity", .string(IntegrityRecord.objectName)),
         ])

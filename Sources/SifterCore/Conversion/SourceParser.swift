@@ -55,6 +55,7 @@ public enum BuildReport {
             ("timings", .object(result.timings.map { ($0.stage, .seconds($0.seconds)) })),
             ("layersReadWhileDownloading", .int(Int64(result.layersReadWhileDownloading))),
             ("warnings", .array(result.warnings.map { .string($0) })),
+            ("sbom", result.sbom.map { .object([("format", .string($0.format.rawValue)), ("packages", .int(Int64($0.packages)))]) } ?? .null),
         ])
     }
 }

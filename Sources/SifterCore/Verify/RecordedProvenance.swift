@@ -1,5 +1,6 @@
 import Foundation
 import OCISpec
+import SBOM
 import SIF
 
 /// `sifter-provenance.json` as `verify` reads it back (ProvenanceDocument writes it).
@@ -26,6 +27,8 @@ public struct RecordedProvenance: Sendable, Decodable {
         public var blockSize: Int?
         public var processors: Int?
         public var time: Int64
+        /// `spdx`, `cyclonedx` or `none`; absent in SIFs written before SBOMs existed (none).
+        public var sbom: String?
     }
 
     /// Reads the provenance object of `image`; nil when there is none.
@@ -59,6 +62,7 @@ public struct RecordedProvenance: Sendable, Decodable {
         // The recorded time is what the build used, whether it came from SOURCE_DATE_EPOCH or
         // the image's `created`; passing it back gives the same time either way.
         options.sourceDateEpoch = build.time
+        options.sbomFormat = build.sbom.flatMap(SBOMDocumentFormat.init(rawValue:))
         options.force = true
         return options
     }
