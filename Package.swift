@@ -16,6 +16,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        // The wishlist of `sifter sync` is YAML: libyaml through Yams, rather than a subset parser
+        // of our own that would read some valid YAML differently.
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
@@ -31,7 +34,13 @@ let package = Package(
         .target(name: "Distribution", dependencies: ["OCISpec", "CurlHTTP", "Hashing"]),
         .target(name: "Rootfs", dependencies: ["ArchiveIO", "OCISpec", "Hashing"]),
         .target(name: "Squashfs"),
-        .target(name: "SifterCore", dependencies: ["SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO"]),
+        .target(
+            name: "SifterCore",
+            dependencies: [
+                "SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "sifter",
             // The lower modules only for their error types, which the CLI maps to exit codes.
