@@ -56,7 +56,12 @@ extension Converter {
         let reference = try ImageReference.parse(sourceText)
         let fetched = try sourceClient.fetchManifest(reference)
         guard fetched.isIndex else {
-            // One image: its config says which platform it is.
+            // One image asked for as one platform: as `build` does, any platform mismatch is a
+            // warning of the build, and no config is fetched to find it here.
+            if case let .list(platforms) = choice, platforms.count == 1 {
+                return [SourcePlatform(platform: platforms[0], manifestDigest: fetched.digest)]
+            }
+            // Otherwise its config says which platform it is.
             let manifest = try Manifest.decode(fetched.bytes)
             let config = try ImageConfig.decode(try sourceClient.fetchBlobBytes(reference, manifest.config))
             let platform = PlatformIndex.canonical(config.platform)

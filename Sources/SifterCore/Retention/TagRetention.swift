@@ -89,9 +89,12 @@ extension PrunePlan {
         for record in records where decisions[record.tag] == .delete {
             if let keepers = reachedBy[record.digest] { decisions[record.tag] = .keepShared(with: keepers.sorted()) }
         }
-        let deleted = records.filter { decisions[$0.tag] == .delete }
+        let ordered = records.sorted { ($0.created ?? Int64.min, $0.tag) > ($1.created ?? Int64.min, $1.tag) }
+        let deleted = ordered.filter { decisions[$0.tag] == .delete }
+        // Indexes first, so no index is left listing a manifest already gone; oldest first.
         var digests: [Digest] = []
-        for record in deleted.sorted(by: { !$0.children.isEmpty && $1.children.isEmpty }) where !digests.contains(record.digest) {
+        for record in deleted.filter({ !$0.children.isEmpty }).reversed() + deleted.filter({ $0.children.isEmpty }).reversed()
+        where !digests.contains(record.digest) {
             digests.append(record.digest)
         }
         var untagged: [Digest] = []
@@ -100,7 +103,6 @@ extension PrunePlan {
                 untagged.append(child)
             }
         }
-        let ordered = records.sorted { ($0.created ?? Int64.min, $0.tag) > ($1.created ?? Int64.min, $1.tag) }
         return PrunePlan(tags: ordered.map { ($0, decisions[$0.tag] ?? .keepUnmatched) }, digests: digests + untagged, untagged: untagged)
     }
 }

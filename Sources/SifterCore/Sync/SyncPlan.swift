@@ -93,14 +93,20 @@ public struct SyncShard: Sendable, Hashable, CustomStringConvertible {
 
     public func owns(_ key: String) -> Bool { Self.bucket(of: key, count: count) == index }
 
-    /// The key's 64-bit FNV-1a hash modulo the count: the same on every machine and every
-    /// run, unlike Swift's seeded `hashValue`.
+    /// The key's 64-bit FNV-1a hash, its bits mixed by MurmurHash3's finaliser (FNV-1a alone
+    /// leaves the low bits of keys that differ in one character too alike), modulo the count:
+    /// the same on every machine and every run, unlike Swift's seeded `hashValue`.
     public static func bucket(of key: String, count: Int) -> Int {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in key.utf8 {
             hash ^= UInt64(byte)
             hash &*= 0x100_0000_01b3
         }
+        hash ^= hash >> 33
+        hash &*= 0xff51_afd7_ed55_8ccd
+        hash ^= hash >> 33
+        hash &*= 0xc4ce_b9fe_1a85_ec53
+        hash ^= hash >> 33
         return Int(hash % UInt64(count))
     }
 
