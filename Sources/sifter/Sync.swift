@@ -36,7 +36,7 @@ struct Sync: ParsableCommand {
     @Option(help: "Write the JSON report to this file.") var report: String?
     @Option(help: "Write a Markdown summary to this file (also appended to $GITHUB_STEP_SUMMARY).") var summary: String?
     @Flag(help: "Print the JSON report on standard output (progress goes to standard error).") var json = false
-    @Option(help: "Compressor threads per build (default: the cores shared among the jobs).") var processors: Int?
+    @Option(help: "Compressor threads per build (default: mksquashfs's, all cores).") var processors: Int?
     @Option(help: "The mksquashfs to run.") var mksquashfs = "mksquashfs"
     @OptionGroup var connection: ConnectionFlags
 
@@ -133,12 +133,7 @@ struct Sync: ParsableCommand {
         if let report { try Self.writeFile(report, text) }
         if json { printOut(text) }
         if let summary { try Self.writeFile(summary, outcome.markdown) }
-        if let path = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !path.isEmpty {
-            guard let handle = FileHandle(forWritingAtPath: path) else { throw SifterError.io(path: path, operation: "open", reason: "cannot append") }
-            defer { try? handle.close() }
-            handle.seekToEndOfFile()
-            handle.write(Data(outcome.markdown.utf8))
-        }
+        try outcome.writeGitHubSummary()
     }
 
     /// Written whole under a temporary name, then renamed: a reader never sees half a report.

@@ -69,6 +69,12 @@ public struct SyncReport: Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// Appends the Markdown summary to `$GITHUB_STEP_SUMMARY`, when it is set.
+    public func writeGitHubSummary(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        guard let path = environment["GITHUB_STEP_SUMMARY"], !path.isEmpty else { return }
+        try PublishReport.write(Array(markdown.utf8), to: path, append: true)
+    }
+
     /// Text for a Markdown table cell or code span: one line, no `|` or backtick to break it.
     static func cell(_ text: String) -> String {
         TerminalText.line(text).replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "`", with: "'")

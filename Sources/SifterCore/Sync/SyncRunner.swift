@@ -87,12 +87,12 @@ public struct SyncRunner: Sendable {
         return results
     }
 
-    /// With several jobs, each build's threads get a share of the cores, unless set.
+    /// With several jobs, each build reads its layers on a share of the cores. mksquashfs
+    /// keeps its own default: `-processors` is recorded in the SIF's provenance, and a sync
+    /// must write the same file as `sifter build` of the same source.
     private func sharedOptions(jobs: Int) -> BuildOptions {
         var options = context.options
-        let share = max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, jobs))
-        if options.squashfs.processors == nil, jobs > 1 { options.squashfs.processors = share }
-        if jobs > 1 { options.indexWorkers = share }
+        if jobs > 1 { options.indexWorkers = max(1, ProcessInfo.processInfo.activeProcessorCount / jobs) }
         return options
     }
 
