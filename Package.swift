@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "DistributionTests", dependencies: ["Distribution", "OCISpec", "Hashing", "CurlHTTP"]),
         .testTarget(name: "RootfsTests", dependencies: ["Rootfs", "ArchiveIO", "OCISpec"]),
         .testTarget(name: "SquashfsTests", dependencies: ["Squashfs"]),
-        .testTarget(name: "SifterCoreTests", dependencies: ["SifterCore", "SIF", "Rootfs", "ArchiveIO", "OCISpec", "Hashing"]),
+        .testTarget(name: "SifterCoreTests", dependencies: ["SifterCore", "SIF", "Rootfs", "ArchiveIO", "OCISpec", "Hashing", "Distribution"]),
     ],
     swiftLanguageModes: [.v6]
 )
