@@ -16,6 +16,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        // The wishlist of `sifter sync` is YAML: libyaml through Yams, rather than a subset parser
+        // of our own that would read some valid YAML differently.
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
@@ -34,7 +37,13 @@ let package = Package(
         .target(name: "Rootfs", dependencies: ["ArchiveIO", "OCISpec", "Hashing"]),
         .target(name: "Squashfs"),
         .target(name: "SBOM", dependencies: ["CSQLite"]),
-        .target(name: "SifterCore", dependencies: ["SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "SBOM", "Hashing", "ArchiveIO", "OpenPGP"]),
+        .target(
+            name: "SifterCore",
+            dependencies: [
+                "SIF", "OCISpec", "Distribution", "Rootfs", "Squashfs", "Hashing", "ArchiveIO", "SBOM", "OpenPGP",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "sifter",
             // The lower modules only for their error types, which the CLI maps to exit codes.
@@ -54,7 +63,7 @@ let package = Package(
         .testTarget(name: "RootfsTests", dependencies: ["Rootfs", "ArchiveIO", "OCISpec"]),
         .testTarget(name: "SquashfsTests", dependencies: ["Squashfs"]),
         .testTarget(name: "SBOMTests", dependencies: ["SBOM"]),
-        .testTarget(name: "SifterCoreTests", dependencies: ["SifterCore", "SIF", "Rootfs", "SBOM", "ArchiveIO", "OCISpec", "Hashing"]),
+        .testTarget(name: "SifterCoreTests", dependencies: ["SifterCore", "SIF", "Rootfs", "SBOM", "ArchiveIO", "OCISpec", "Hashing", "Distribution"]),
         .testTarget(name: "SigningTests", dependencies: ["SifterCore", "SIF", "OpenPGP"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

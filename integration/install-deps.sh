@@ -14,6 +14,7 @@ packages=(
   libsqlite3-dev                                               # SQLite (sifter reads rpm's rpmdb.sqlite)
   rpm python3-venv                                             # SBOM tests: rpm writes an rpmdb.sqlite; the validators' venv
   node-spdx-license-ids node-spdx-exceptions                   # SPDX's license list (embed-spdx-licenses.py --check)
+  slurm-wlm munge                                              # a one-node Slurm for the sync job-array case
 )
 missing=()
 for package in "${packages[@]}"; do

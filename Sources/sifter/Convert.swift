@@ -14,6 +14,10 @@ struct Convert: ParsableCommand {
         at it). --force rebuilds. Credentials given with -u/--password-stdin or SIFTER_USERNAME/\
         SIFTER_PASSWORD go to DEST's registry only; the source registry gets --source-username \
         with SIFTER_SOURCE_PASSWORD, or docker config.
+
+        --platform A,B (or --all-platforms) builds one SIF per platform and sets each tag to an \
+        OCI index of them, each entry with its platform: `apptainer pull oras://DEST:TAG` gets \
+        the SIF of its machine. Each platform is skipped on its own when DEST already has it.
         """
     )
 
@@ -22,6 +26,8 @@ struct Convert: ParsableCommand {
     @OptionGroup var build: BuildFlags
     @Option(help: "Keep the built SIF at this path (default: a scratch file, removed).") var output: String?
     @Flag(help: "Build and push even when DEST is up to date (and replace --output).") var force = false
+    @Flag(help: "Convert every platform of the source's index (attestations skipped) into one index of SIFs.") var allPlatforms = false
+    @Flag(help: "With several platforms, also tag each platform's SIF TAG-ARCH (e.g. 1.2-amd64).") var platformTags = false
     @Option(help: "User name for the source registry (password from SIFTER_SOURCE_PASSWORD).") var sourceUsername: String?
     @OptionGroup var tagging: TagFlags
     @OptionGroup var outputs: PublishOutputFlags
@@ -29,8 +35,13 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         do {
+            let platforms = try platformChoice()
+            if platforms != nil, output != nil { throw SifterError.invalidArgument("--output keeps one SIF; it cannot be used with several platforms") }
+            if platforms == nil, platformTags { throw SifterError.invalidArgument("--platform-tags needs several platforms (--platform A,B or --all-platforms)") }
             if let output { try AtomicOutput.checkDestination(output, replace: force) }
-            var options = try build.options()
+            var flags = build
+            if platforms != nil { flags.platform = nil }
+            var options = try flags.options()
             options.digests = registry.digests()
             let target = try PushTarget(parsing: destination, tags: tagging.tag, semver: tagging.semver)
             let destinationClient = try tagging.client(try registry.client(for: target.repository.registry))
@@ -45,6 +56,10 @@ struct Convert: ParsableCommand {
             }
             let converter = Converter(source: imageSource, sourceText: source, sourceClient: sourceClient,
                                       destination: destinationClient, options: options)
+            if let platforms {
+                try convert(platforms, with: converter, to: target, status: status)
+                return
+            }
             let result = try converter.convert(to: target, annotations: try tagging.annotationMap(), output: output, force: force) { event in
                 switch event {
                 case let .sourceDigest(digest): status.show("\(source): \(digest.short)")
@@ -60,6 +75,48 @@ struct Convert: ParsableCommand {
             }
             try outputs.report(result, verb: result.skipped ? "up to date:" : "converted and pushed")
         }
+    }
+
+    /// Several platforms: `--all-platforms`, or a comma-separated `--platform`.
+    func platformChoice() throws -> PlatformChoice? {
+        if allPlatforms {
+            guard build.platform == nil else { throw SifterError.invalidArgument("--all-platforms and --platform exclude each other") }
+            return .all
+        }
+        guard let text = build.platform, text.contains(",") else { return nil }
+        let choice = try PlatformChoice.parse(text)
+        if case let .list(platforms) = choice, platforms.count < 2 { return nil }
+        return choice
+    }
+
+    func convert(_ platforms: PlatformChoice, with converter: Converter, to target: PushTarget, status: StatusLine) throws {
+        let result = try converter.convert(platforms: platforms, to: target, annotations: try tagging.annotationMap(),
+                                           platformTags: platformTags, force: force) { platform, event in
+            let prefix = platform.map { "\($0): " } ?? ""
+            switch event {
+            case let .build(.stage(name)): status.show("\(prefix)\(name)…")
+            case let .push(.uploading(digest, size)): status.show("\(prefix)upload \(digest.short): \(ByteCount.text(size))…")
+            default: break
+            }
+        }
+        status.clear()
+        if let digestFile = outputs.digestFile { try PublishReport.writeDigest(result, to: digestFile) }
+        try PublishReport.writeGitHub(result)
+        if outputs.json {
+            printOut(PublishReport.json(result).rendered() + "\n")
+            return
+        }
+        for entry in result.entries {
+            let what = switch entry.outcome {
+            case .built: "built, SIF \(entry.layer == .uploaded ? "uploaded" : "already there")"
+            case .upToDate: "up to date"
+            case .annotated: "up to date, annotations added"
+            }
+            printOut("\(entry.platform): \(what) (\(ByteCount.text(entry.layerSize))) \(entry.manifestDigest)\n")
+        }
+        printOut("\(result.skipped ? "up to date:" : "pushed") \(target.repository.name):\(result.tags.joined(separator: ",")) (index of \(result.entries.count) platforms)\n")
+        printOut("digest: \(result.indexDigest)\n")
+        printOut("pull:   apptainer pull oras://\(result.pinnedReference)\n")
     }
 
     /// Its own client for the source registry: the destination's connection settings, the

@@ -75,6 +75,10 @@ enum FailureCategory {
             self = Self.category(of: error)
         case is CurlError:
             self = .remote
+        case let error as SyncError:
+            if case .entriesFailed = error { self = .other } else { self = .usage }
+        case let error as PruneError:
+            if case .noPolicy = error { self = .usage } else { self = .remote }
         default:
             return nil
         }

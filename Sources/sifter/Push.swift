@@ -40,6 +40,8 @@ struct TagFlags: ParsableArguments {
     @Option(help: "A release version vX.Y.Z[-pre][+build]: tags X.Y.Z, X.Y, X and latest (a pre-release gets only its version; 0.y.z no X).")
     var semver: String?
     @Option(help: "A manifest annotation KEY=VALUE (repeatable; wins over the derived ones).") var annotation: [String] = []
+    @Option(help: "Let Quay expire the tags after this long (e.g. 2w, 12h): the quay.expires-after annotation.")
+    var expiresAfter: String?
     @Option(help: "Upload blobs larger than this in PATCH chunks of this many bytes (default: one streamed PUT; chunks only to resume an interrupted upload or when the registry refuses the single request).")
     var chunkSize: Int64?
 
@@ -51,6 +53,7 @@ struct TagFlags: ParsableArguments {
             }
             map[String(item[..<equals])] = String(item[item.index(after: equals)...])
         }
+        if let expiresAfter { map.merge(try QuayExpiry.annotation(expiresAfter)) { _, expiry in expiry } }
         return map
     }
 

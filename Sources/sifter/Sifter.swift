@@ -18,7 +18,7 @@ struct Sifter: ParsableCommand {
         commandName: "sifter",
         abstract: "Turn OCI container images into Apptainer SIF files, inspect and edit SIF files.",
         version: version,
-        subcommands: [Build.self, Def.self, Inspect.self, Export.self, Verify.self, Sign.self, SBOMCommand.self, Cache.self, SIFCommand.self, Push.self, Pull.self, Convert.self]
+        subcommands: [Build.self, Def.self, Inspect.self, Export.self, Verify.self, Sign.self, SBOMCommand.self, Cache.self, SIFCommand.self, Push.self, Pull.self, Convert.self, Sync.self, Prune.self]
     )
 
     /// Errors become a one-line message on stderr and an exit code; usage errors keep

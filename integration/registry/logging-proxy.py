@@ -15,7 +15,13 @@ class P(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else None
         conn = http.client.HTTPConnection(upstream, timeout=120)
-        conn.request(self.command, self.path, body=body, headers={k: v for k, v in self.headers.items() if k.lower() not in HOP})
+        # A header sent several times (skopeo sends one Accept per media type) is joined, not
+        # reduced to its last value.
+        headers = {}
+        for k, v in self.headers.items():
+            if k.lower() not in HOP:
+                headers[k] = headers[k] + ", " + v if k in headers else v
+        conn.request(self.command, self.path, body=body, headers=headers)
         r = conn.getresponse()
         data = r.read()
         with lock, open(log, "a") as f:

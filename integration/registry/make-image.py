@@ -2,15 +2,17 @@
 """Test fixture: writes an OCI image layout with a multi-platform index, for seeding a registry
 with `skopeo copy --all`. Python stdlib only, deterministic except for the random big layer.
 
-  make-image.py DIR [--big-mib N]
+  make-image.py DIR [--big-mib N] [--seed S] [--arm64-note TEXT]
 
 Tag `latest`: an OCI index with linux/amd64, linux/arm64/v8 and a BuildKit-style attestation
 entry (platform unknown/unknown, annotation vnd.docker.reference.type=attestation-manifest).
 Tag `single`: the amd64 manifest alone. Each image has a small gzip layer and an uncompressed
 layer of N MiB of random bytes (so downloads take many writes and can be cut in the middle).
+With --seed the random bytes come from that seed (the same seed, the same images); --arm64-note
+adds a file to the arm64 image only, so two layouts differ in that one platform.
 Prints a JSON summary (digests, sizes) on stdout.
 """
-import argparse, gzip, hashlib, io, json, os, tarfile
+import argparse, gzip, hashlib, io, json, os, random, tarfile
 
 
 def put(layout, data):
@@ -38,10 +40,14 @@ def descriptor(media_type, digest, size, **extra):
     return d
 
 
-def image(layout, os_name, arch, variant, big_mib):
-    small = tar_of([("etc/platform", ("%s/%s\n" % (os_name, arch)).encode())])
+def image(layout, os_name, arch, variant, big_mib, seed=None, note=None):
+    files = [("etc/platform", ("%s/%s\n" % (os_name, arch)).encode())]
+    if note is not None:
+        files.append(("etc/note", note.encode()))
+    small = tar_of(files)
     small_gz = gzip.compress(small, mtime=0)
-    big = tar_of([("data/random.bin", os.urandom(big_mib << 20))])
+    noise = os.urandom(big_mib << 20) if seed is None else random.Random("%s-%s" % (seed, arch)).randbytes(big_mib << 20)
+    big = tar_of([("data/random.bin", noise)])
     layers = [
         descriptor("application/vnd.oci.image.layer.v1.tar+gzip", put(layout, small_gz), len(small_gz)),
         descriptor("application/vnd.oci.image.layer.v1.tar", put(layout, big), len(big)),
@@ -67,14 +73,16 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("dir")
     p.add_argument("--big-mib", type=int, default=3)
+    p.add_argument("--seed")
+    p.add_argument("--arm64-note")
     args = p.parse_args()
     layout = args.dir
     os.makedirs(os.path.join(layout, "blobs", "sha256"), exist_ok=True)
     with open(os.path.join(layout, "oci-layout"), "w") as f:
         json.dump({"imageLayoutVersion": "1.0.0"}, f)
 
-    amd64, amd64_desc = image(layout, "linux", "amd64", None, args.big_mib)
-    arm64, arm64_desc = image(layout, "linux", "arm64", "v8", args.big_mib)
+    amd64, amd64_desc = image(layout, "linux", "amd64", None, args.big_mib, args.seed)
+    arm64, arm64_desc = image(layout, "linux", "arm64", "v8", args.big_mib, args.seed, args.arm64_note)
     statement = b'{"_type":"https://in-toto.io/Statement/v0.1"}'
     empty_config = b"{}"
     attestation = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",

@@ -3,7 +3,8 @@
 # port and a temporary storage directory, for tests. Usage:
 #   start.sh MODE WORKDIR        MODE: none | basic | token
 # With REGISTRY_TLS=1 it serves https with a fresh self-signed certificate for 127.0.0.1
-# (WORKDIR/tls.crt, REGISTRY_CA in env) instead of plain http.
+# (WORKDIR/tls.crt, REGISTRY_CA in env) instead of plain http. Manifest deletes are enabled
+# (storage.delete.enabled); REGISTRY_DELETE=0 disables them (DELETE answers 405 UNSUPPORTED).
 # Writes WORKDIR/env (shell assignments: REGISTRY=127.0.0.1:PORT, REGISTRY_USER, REGISTRY_PASSWORD,
 # TOKEN_LOG, ...) and WORKDIR/pids (one process id a line; stop.sh kills exactly those).
 # Basic mode uses an htpasswd (bcrypt) file; token mode runs token-server.py, which signs RS256
@@ -97,7 +98,7 @@ storage:
   filesystem:
     rootdirectory: $work/storage
   delete:
-    enabled: true
+    enabled: $([ "${REGISTRY_DELETE:-1}" = 0 ] && echo false || echo true)
 http:
   addr: 127.0.0.1:$port
   secret: sifter-test-secret

@@ -38,7 +38,7 @@ public struct Converter: Sendable {
         let started = DispatchTime.now()
         let sourceDigest = try resolveSourceDigest()
         events(.sourceDigest(sourceDigest))
-        if !force, var existing = try upToDate(target, sourceDigest: sourceDigest) {
+        if !force, var existing = try upToDate(target, sourceDigest: sourceDigest, annotations: annotations) {
             events(.upToDate(existing.manifestDigest))
             existing.seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
             return existing
@@ -74,8 +74,9 @@ public struct Converter: Sendable {
 
     /// The result of a push that already happened, when the first tag of DEST is a SIF
     /// artifact recording `sourceDigest` and these build options; the other tags are pointed
-    /// at it (a manifest PUT each, no blob) when they are missing or elsewhere.
-    func upToDate(_ target: PushTarget, sourceDigest: Digest) throws -> PushResult? {
+    /// at it (a manifest PUT each, no blob) when they are missing or elsewhere. When it lacks
+    /// an annotation asked for (`--expires-after`), a manifest with it is PUT on every tag.
+    func upToDate(_ target: PushTarget, sourceDigest: Digest, annotations extra: [String: String] = [:]) throws -> PushResult? {
         guard let first = target.tags.first else { return nil }
         let fetched: FetchedManifest
         do {
@@ -90,13 +91,21 @@ public struct Converter: Sendable {
         guard annotations[SIFArtifact.Key.sourceDigest] == sourceDigest.description,
             annotations[SIFArtifact.Key.buildOptions] == options.fingerprint
         else { return nil }
-        for tag in target.tags.dropFirst() {
+        var bytes = fetched.bytes
+        var digest = fetched.digest
+        var tagsToCheck = target.tags.dropFirst()
+        if let annotated = try Self.reannotated(manifest, annotations: extra, reference: first) {
+            bytes = annotated
+            digest = try PlatformIndex.digest(of: bytes)
+            tagsToCheck = target.tags[...]
+        }
+        for tag in tagsToCheck {
             let reference = try target.reference(tag: tag)
-            if try destination.headManifest(reference)?.digest != fetched.digest {
-                try destination.putManifest(fetched.bytes, mediaType: MediaType.ociManifest, to: reference)
+            if try destination.headManifest(reference)?.digest != digest {
+                try destination.putManifest(bytes, mediaType: MediaType.ociManifest, to: reference)
             }
         }
-        var result = PushResult(repository: target.repository, tags: target.tags, manifestDigest: fetched.digest, manifestBytes: fetched.bytes,
+        var result = PushResult(repository: target.repository, tags: target.tags, manifestDigest: digest, manifestBytes: bytes,
                                 layerDigest: layer.digest, layerSize: layer.size, layer: .existed, config: .existed)
         result.skipped = true
         return result

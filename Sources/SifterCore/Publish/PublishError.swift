@@ -17,6 +17,10 @@ public enum PublishError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidMetadata(path: String, object: String, reason: String)
     /// Writing an output (digest file, GitHub Actions file) failed.
     case output(path: String, reason: String)
+    /// `--expires-after` is not what Quay reads (`2w`, `12h`).
+    case invalidExpiry(String)
+    /// The platforms asked for cannot be built from this source.
+    case platforms(source: String, reason: String)
 
     public var description: String {
         switch self {
@@ -34,6 +38,10 @@ public enum PublishError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(path): object \(object): \(reason)"
         case let .output(path, reason):
             "\(path): \(reason)"
+        case let .invalidExpiry(text):
+            "invalid --expires-after \"\(text)\": Quay reads a whole number and one of s, m, h, d, w (e.g. 12h, 2w)"
+        case let .platforms(source, reason):
+            "\(source): \(reason)"
         }
     }
 
@@ -41,7 +49,7 @@ public enum PublishError: Error, Equatable, Sendable, CustomStringConvertible {
     public var isBadInput: Bool {
         switch self {
         case .notPushable, .notSIFArtifact, .invalidMetadata: true
-        case .invalidVersion, .invalidTag, .invalidReference, .output: false
+        case .invalidVersion, .invalidTag, .invalidReference, .output, .invalidExpiry, .platforms: false
         }
     }
 }

@@ -90,10 +90,36 @@ public struct Pusher: Sendable {
         events: @Sendable (PushEvent) -> Void = { _ in }
     ) throws -> PushResult {
         let started = DispatchTime.now()
+        let repository = target.repository
+        let pushed = try pushBlobs(file: file, to: repository, annotations: annotations, title: title, events: events)
+        var digest: Digest?
+        for tag in target.tags {
+            digest = try client.putManifest(pushed.manifest, mediaType: MediaType.ociManifest, to: try target.reference(tag: tag))
+            events(.tagged(tag))
+        }
+        guard let digest else { throw PublishError.invalidReference(repository.name, reason: "no tag to push") }
+        var result = PushResult(repository: repository, tags: target.tags, manifestDigest: digest, manifestBytes: pushed.manifest,
+                                layerDigest: pushed.artifact.digest, layerSize: pushed.artifact.size, layer: pushed.layer, config: pushed.config)
+        result.seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        return result
+    }
+
+    /// What `pushBlobs` did: the blobs are in the repository, the manifest is not yet.
+    struct PushedBlobs {
+        var artifact: SIFArtifact
+        var manifest: [UInt8]
+        var layer: PushResult.BlobOutcome
+        var config: PushResult.BlobOutcome
+    }
+
+    /// The config blob and the SIF blob, each uploaded only when the repository lacks it, and
+    /// the manifest to PUT for them.
+    func pushBlobs(
+        file: String, to repository: ImageReference, annotations: [String: String], title: String?, events: @Sendable (PushEvent) -> Void
+    ) throws -> PushedBlobs {
         events(.hashing(path: file))
         let artifact = try SIFArtifact(path: file, title: title, digests: digests)
         let manifest = artifact.manifest(extra: annotations)
-        let repository = target.repository
         let config = try pushConfig(repository)
         events(.blob(try Digest(parsing: SIFArtifact.configDigest), size: 2, config))
         let layer: PushResult.BlobOutcome
@@ -105,16 +131,7 @@ public struct Pusher: Sendable {
             layer = .uploaded
         }
         events(.blob(artifact.digest, size: artifact.size, layer))
-        var digest: Digest?
-        for tag in target.tags {
-            digest = try client.putManifest(manifest, mediaType: MediaType.ociManifest, to: try target.reference(tag: tag))
-            events(.tagged(tag))
-        }
-        guard let digest else { throw PublishError.invalidReference(repository.name, reason: "no tag to push") }
-        var result = PushResult(repository: repository, tags: target.tags, manifestDigest: digest, manifestBytes: manifest,
-                                layerDigest: artifact.digest, layerSize: artifact.size, layer: layer, config: config)
-        result.seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        return result
+        return PushedBlobs(artifact: artifact, manifest: manifest, layer: layer, config: config)
     }
 
     /// The two-byte `{}` config: uploaded from a scratch file, since the client uploads from
