@@ -12,12 +12,10 @@ import Squashfs
 
 @main
 struct Sifter: ParsableCommand {
-    static let version = "0.1.0"
-
     static let configuration = CommandConfiguration(
         commandName: "sifter",
         abstract: "Turn OCI container images into Apptainer SIF files, inspect and edit SIF files.",
-        version: version,
+        version: SifterVersion.current,
         subcommands: [Build.self, Def.self, Inspect.self, Export.self, Verify.self, Cache.self, SIFCommand.self, Push.self, Pull.self, Convert.self]
     )
 
