@@ -25,6 +25,7 @@ struct Convert: ParsableCommand {
     @Option(help: "User name for the source registry (password from SIFTER_SOURCE_PASSWORD).") var sourceUsername: String?
     @OptionGroup var tagging: TagFlags
     @OptionGroup var outputs: PublishOutputFlags
+    @OptionGroup var progress: ProgressFlags
     @OptionGroup var registry: RegistryFlags
 
     func run() throws {
@@ -35,26 +36,20 @@ struct Convert: ParsableCommand {
             let target = try PushTarget(parsing: destination, tags: tagging.tag, semver: tagging.semver)
             let destinationClient = try tagging.client(try registry.client(for: target.repository.registry))
             var sourceClient: RegistryClient?
-            let status = StatusLine()
+            let progress = ProgressDisplay(self.progress)
+            defer { progress.finish() }
             let imageSource = try SourceParser.parse(source) { reference in
                 let client = try self.sourceClient(for: reference.registry, like: destinationClient)
                 sourceClient = client
-                return RegistryAccess(client: client, cache: try registry.cache()) { event in
-                    status.show("download \(event.digest.short): \(event.completedBytes / 1_048_576)/\(event.totalBytes / 1_048_576) MiB")
-                }
+                return RegistryAccess(client: client, cache: try registry.cache(), progress: progress.renderer.layerDownload)
             }
             let converter = Converter(source: imageSource, sourceText: source, sourceClient: sourceClient,
                                       destination: destinationClient, options: options)
-            let result = try converter.convert(to: target, annotations: try tagging.annotationMap(), output: output, force: force) { event in
-                switch event {
-                case let .sourceDigest(digest): status.show("\(source): \(digest.short)")
-                case let .build(.resolved(image)): status.show("\(image.sourceText): \(image.layers.count) layers, \(image.platform)")
-                case let .build(.stage(name)): status.show("\(name)…")
-                case let .push(.uploading(digest, size)): status.show("upload \(digest.short): \(ByteCount.text(size))…")
-                case .upToDate, .push: break
-                }
+            let (source, renderer) = (self.source, progress.renderer)
+            let result = try converter.convert(to: target, annotations: try tagging.annotationMap(), output: output, force: force) {
+                renderer.convert($0, source: source)
             }
-            status.clear()
+            progress.finish()
             if result.skipped, !outputs.json {
                 printOut("\(target.repository.name):\(target.tags[0]) is up to date (built from the same source digest with the same options): nothing built or uploaded\n")
             }

@@ -76,7 +76,12 @@ func printOut(_ text: String) {
 /// A one-line message on standard error, `sifter: ` first; line breaks in it are escaped, so
 /// no text can start a line of its own.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("sifter: \(TerminalText.line(message))\n".utf8))
+    let line = "sifter: \(TerminalText.line(message))\n"
+    if let progress = activeProgress.withLock({ $0 }) {
+        progress.printAbove(line)
+    } else {
+        FileHandle.standardError.write(Data(line.utf8))
+    }
 }
 
 /// A document on standard output (a definition file): exact bytes into a file or pipe, escaped
