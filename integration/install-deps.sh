@@ -9,6 +9,7 @@ packages=(
   golang-go golang-github-sylabs-sif-dev                       # the SIF reference implementation (oracle)
   docker-registry skopeo umoci apache2-utils                   # real registry and image tools for tests
   attr libcap2-bin zstd python3 ca-certificates busybox-static util-linux debootstrap curl
+  dpkg-dev binutils python3-yaml tmux bsdutils                 # the package (dpkg-shlibdeps), the action's YAML, a terminal for progress
 )
 missing=()
 for package in "${packages[@]}"; do
