@@ -15,6 +15,7 @@ packages=(
   rpm python3-venv                                             # SBOM tests: rpm writes an rpmdb.sqlite; the validators' venv
   node-spdx-license-ids node-spdx-exceptions                   # SPDX's license list (embed-spdx-licenses.py --check)
   slurm-wlm munge                                              # a one-node Slurm for the sync job-array case
+  dpkg-dev binutils python3-yaml tmux bsdutils                 # the package (dpkg-shlibdeps), the action's YAML, a terminal for progress
 )
 missing=()
 for package in "${packages[@]}"; do

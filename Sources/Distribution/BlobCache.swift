@@ -19,6 +19,17 @@ public final class BlobCache: Sendable {
     /// Opens (creating if needed) a cache directory.
     public init(root: String) throws(DistributionError) {
         self.root = root
+        // Missing parents (~/.cache on a fresh account) are made private to the user, as the
+        // XDG base directory specification asks.
+        var parents: [String] = []
+        var parent = (root as NSString).deletingLastPathComponent
+        while !parent.isEmpty, parent != "/", access(parent, F_OK) != 0 {
+            parents.insert(parent, at: 0)
+            parent = (parent as NSString).deletingLastPathComponent
+        }
+        for directory in parents where mkdir(directory, 0o700) != 0 && errno != EEXIST {
+            throw .io(operation: "mkdir", path: directory, errno: errno)
+        }
         for directory in [root, root + "/blobs", root + "/blobs/sha256", root + "/ingest"] {
             if mkdir(directory, 0o755) != 0, errno != EEXIST {
                 throw .io(operation: "mkdir", path: directory, errno: errno)

@@ -74,6 +74,8 @@ public final class LayerFlattener: Sendable {
         for directory in plan.directories {
             try emitter.writeDirectory(path: directory.path, metadata: directory.metadata)
         }
+        let contributing = layers.indices.filter { !plan.items[$0].isEmpty }
+        let meter = PassMeter(.stream, totalBytes: contributing.reduce(0) { $0 + layers[$1].size }, report: options.progress)
         for (index, layer) in layers.enumerated() {
             let items = plan.items[index]
             layerSummaries[index].emittedObjects = items.count
@@ -82,7 +84,8 @@ public final class LayerFlattener: Sendable {
             // Pass 1 checked the digests of these bytes; a source whose bytes may have changed
             // since (a file the user owns) is hashed again, and the diff_id needs no second look.
             let stream = try LayerStream(layer, source: indexed.sources[index], imageName: options.imageName,
-                                         hashBlob: !layer.blob.unchangedWhileOpen, hashTar: false)
+                                         hashBlob: !layer.blob.unchangedWhileOpen, hashTar: false,
+                                         onBytesRead: meter.map { meter in { meter.add($0) } })
             var written = 0
             while let entry = try stream.next() {
                 guard let item = items[stream.ordinal] else { continue }

@@ -26,12 +26,13 @@ struct LayerIndexer: Sendable {
         let next = Atomic<Int>(0)
         let failed = Atomic<Bool>(false)
         let results = Mutex<[Result<ReadLayer, any Error>?]>(Array(repeating: nil, count: layers.count))
+        let meter = PassMeter(.index, totalBytes: layers.reduce(0) { $0 + $1.size }, report: options.progress)
         DispatchQueue.concurrentPerform(iterations: max(1, min(workers, layers.count))) { _ in
             while !failed.load(ordering: .relaxed) {
                 let taken = next.wrappingAdd(1, ordering: .relaxed).oldValue
                 guard taken < order.count else { return }
                 let index = order[taken]
-                let result = Result { try read(layer: index, stop: failed) }
+                let result = Result { try read(layer: index, stop: failed, meter: meter) }
                 if case .failure = result { failed.store(true, ordering: .relaxed) }
                 results.withLock { $0[index] = result }
             }
@@ -60,7 +61,7 @@ struct LayerIndexer: Sendable {
     /// vouches for it; if the writer then reports that bytes this read was given were replaced
     /// (a resumed download), the layer is read once more, from the complete blob, hashing it.
     /// Any other outcome of the first read stands, and the writer's failure explains it first.
-    private func read(layer index: Int, stop: borrowing Atomic<Bool>) throws -> ReadLayer {
+    private func read(layer index: Int, stop: borrowing Atomic<Bool>, meter: PassMeter?) throws -> ReadLayer {
         let layer = layers[index]
         let opened: LayerBlob.Opened
         do {
@@ -72,22 +73,24 @@ struct LayerIndexer: Sendable {
         let source = opened.source
         switch opened.verification {
         case .byReader:
-            return try read(layer, index: index, from: source, hashBlob: true, stop: stop)
+            return try read(layer, index: index, from: source, hashBlob: true, stop: stop, meter: meter)
         case let .byWriter(confirm):
-            let first = Result { try read(layer, index: index, from: source, hashBlob: false, stop: stop) }
+            let first = Result { try read(layer, index: index, from: source, hashBlob: false, stop: stop, meter: meter) }
             if case .failure(let error) = first, error is Stopped { throw error }
             guard try confirm() else {
-                return try read(layer, index: index, from: source, hashBlob: true, stop: stop)
+                // Bytes already counted once: the second read is not progress.
+                return try read(layer, index: index, from: source, hashBlob: true, stop: stop, meter: nil)
             }
             return try first.get()
         }
     }
 
     private func read(_ layer: LayerInput, index: Int, from source: any ByteSource, hashBlob: Bool,
-                      stop: borrowing Atomic<Bool>) throws -> ReadLayer {
+                      stop: borrowing Atomic<Bool>, meter: PassMeter?) throws -> ReadLayer {
         let clock = ContinuousClock()
         let start = clock.now
-        let stream = try LayerStream(layer, source: source, imageName: options.imageName, hashBlob: hashBlob, hashTar: true)
+        let stream = try LayerStream(layer, source: source, imageName: options.imageName, hashBlob: hashBlob, hashTar: true,
+                                     onBytesRead: meter.map { meter in { meter.add($0) } })
         var headers: [MemberHeader] = []
         var whiteouts = 0
         while let entry = try stream.next() {
@@ -103,6 +106,28 @@ struct LayerIndexer: Sendable {
             emittedObjects: 0, indexSeconds: seconds(clock.now - start), emitSeconds: 0)
         return ReadLayer(headers: headers, whiteouts: whiteouts, summary: summary,
                          warnings: stream.warnings.map { "layer \(layer.digest): \($0)" }, source: source)
+    }
+}
+
+/// Counts the blob bytes one pass has read for `FlattenOptions.progress`, from any thread.
+final class PassMeter: Sendable {
+    private let pass: FlattenProgress.Pass
+    private let totalBytes: Int64
+    private let report: @Sendable (FlattenProgress) -> Void
+    private let completed = Atomic<Int64>(0)
+
+    /// Nil when nobody listens; otherwise reports the pass's start (nothing read yet).
+    init?(_ pass: FlattenProgress.Pass, totalBytes: Int64, report: (@Sendable (FlattenProgress) -> Void)?) {
+        guard let report else { return nil }
+        self.pass = pass
+        self.totalBytes = totalBytes
+        self.report = report
+        report(FlattenProgress(pass: pass, completedBytes: 0, totalBytes: totalBytes))
+    }
+
+    func add(_ count: Int) {
+        let now = completed.wrappingAdd(Int64(count), ordering: .relaxed).newValue
+        report(FlattenProgress(pass: pass, completedBytes: min(now, totalBytes), totalBytes: totalBytes))
     }
 }
 

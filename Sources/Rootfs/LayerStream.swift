@@ -36,8 +36,10 @@ final class LayerStream {
 
     /// Checks what can be checked before reading (media type, the source's size), then starts
     /// reading `source` from its first byte. `hashBlob` checks the blob digest, `hashTar` the
-    /// diff_id (when the input has one).
-    init(_ input: LayerInput, source: any ByteSource, imageName: String, hashBlob: Bool, hashTar: Bool) throws(RootfsError) {
+    /// diff_id (when the input has one). `onBytesRead` is told the size of each block of the
+    /// blob read, as it is read.
+    init(_ input: LayerInput, source: any ByteSource, imageName: String, hashBlob: Bool, hashTar: Bool,
+         onBytesRead: ((Int) -> Void)? = nil) throws(RootfsError) {
         self.input = input
         self.imageName = imageName
         guard MediaType.layerTypes.contains(input.mediaType) else {
@@ -52,7 +54,10 @@ final class LayerStream {
             self.digests = digests
             reader = try ObservedTarReader(
                 source: source,
-                onFileBytes: { digests.blob?.update($0) },
+                onFileBytes: { bytes in
+                    digests.blob?.update(bytes)
+                    onBytesRead?(bytes.count)
+                },
                 onTarBytes: { digests.tar?.update($0) })
         } catch {
             throw .unreadableLayer(image: imageName, layer: input.digest.description, entry: nil, message: "\(error)")

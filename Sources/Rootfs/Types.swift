@@ -153,6 +153,10 @@ public struct FlattenOptions: Sendable {
     /// `linkpath` records: mksquashfs before 4.6 strips a leading `/`, `./` or `../` from the
     /// latter.
     public var gnuLongLinkTargets = false
+    /// Told how many compressed layer bytes each pass has read, from the reading threads
+    /// (several at once in the index pass): once with nothing read when the pass starts, then
+    /// as blocks are read.
+    public var progress: (@Sendable (FlattenProgress) -> Void)?
 
     public init(imageName: String, defaultTime: Int64 = 0, mtimeClamp: Int64? = nil, synthetic: [SyntheticEntry] = [],
                 probePath: String? = nil) {
@@ -200,6 +204,28 @@ public struct LayerSummary: Sendable, Hashable {
     /// nothing survived).
     public var indexSeconds: Double
     public var emitSeconds: Double
+}
+
+/// How far one pass of the flattener has read its layers.
+public struct FlattenProgress: Sendable, Hashable {
+    public enum Pass: Sendable, Hashable {
+        /// Every layer, read on worker threads (while it downloads) into the index.
+        case index
+        /// The layers whose members survive, read again into the output stream.
+        case stream
+    }
+
+    public var pass: Pass
+    /// Compressed blob bytes read in this pass (a layer read twice counts once, at most the total).
+    public var completedBytes: Int64
+    /// The blob sizes this pass reads, from the layer descriptors.
+    public var totalBytes: Int64
+
+    public init(pass: Pass, completedBytes: Int64, totalBytes: Int64) {
+        self.pass = pass
+        self.completedBytes = completedBytes
+        self.totalBytes = totalBytes
+    }
 }
 
 /// Counts of the written stream, and what the caller must pass to mksquashfs.

@@ -3,7 +3,6 @@ import Foundation
 import OCISpec
 import SifterCore
 import Squashfs
-import Synchronization
 
 struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,6 +20,7 @@ struct Build: ParsableCommand {
     @OptionGroup var build: BuildFlags
     @Flag(help: "Replace OUT.sif if it exists.") var force = false
     @Flag(help: "Print a JSON summary.") var json = false
+    @OptionGroup var progress: ProgressFlags
     @OptionGroup var registry: RegistryFlags
 
     func run() throws {
@@ -30,46 +30,19 @@ struct Build: ParsableCommand {
         var options = try build.options()
         options.force = force
         options.digests = registry.digests()
-        let status = StatusLine()
+        let progress = ProgressDisplay(self.progress)
+        defer { progress.finish() }
         let imageSource = try SourceParser.parse(source) { reference in
-            RegistryAccess(client: try registry.client(for: reference.registry), cache: try registry.cache()) { event in
-                status.show("download \(event.digest.short): \(event.completedBytes / 1_048_576)/\(event.totalBytes / 1_048_576) MiB")
-            }
+            RegistryAccess(client: try registry.client(for: reference.registry), cache: try registry.cache(),
+                           progress: progress.renderer.layerDownload)
         }
-        let result = try Builder(options: options).build(source: imageSource, output: output) { event in
-            switch event {
-            case let .resolved(image):
-                status.show("\(image.sourceText): \(image.manifestDigest.short), \(image.layers.count) layers, \(image.platform)")
-            case let .stage(name):
-                status.show("\(name)…")
-            }
-        }
-        status.clear()
+        let result = try Builder(options: options).build(source: imageSource, output: output, events: progress.renderer.build)
+        progress.finish()
         for warning in result.warnings { printWarning(warning) }
         if json {
             printOut(BuildReport.json(result).rendered() + "\n")
         } else {
             printOut("\(result.output): \(result.size) bytes, sha256:\(result.sha256) (\(result.arch), from \(result.manifestDigest))\n")
         }
-    }
-}
-
-/// A one-line status on stderr, only when stderr is a terminal; NO_COLOR needs nothing here as
-/// no colour is used.
-final class StatusLine: Sendable {
-    private let enabled = isatty(STDERR_FILENO) != 0
-    /// Download threads report at once: one line at a time.
-    private let writing = Mutex(())
-
-    func show(_ text: String) {
-        guard enabled else { return }
-        writing.withLock { _ in
-            FileHandle.standardError.write(Data("\r\u{1B}[K\(TerminalText.line(text))".utf8))
-        }
-    }
-
-    func clear() {
-        guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }
 }

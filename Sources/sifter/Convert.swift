@@ -31,6 +31,7 @@ struct Convert: ParsableCommand {
     @Option(help: "User name for the source registry (password from SIFTER_SOURCE_PASSWORD).") var sourceUsername: String?
     @OptionGroup var tagging: TagFlags
     @OptionGroup var outputs: PublishOutputFlags
+    @OptionGroup var progress: ProgressFlags
     @OptionGroup var registry: RegistryFlags
 
     func run() throws {
@@ -46,30 +47,24 @@ struct Convert: ParsableCommand {
             let target = try PushTarget(parsing: destination, tags: tagging.tag, semver: tagging.semver)
             let destinationClient = try tagging.client(try registry.client(for: target.repository.registry))
             var sourceClient: RegistryClient?
-            let status = StatusLine()
+            let progress = ProgressDisplay(self.progress)
+            defer { progress.finish() }
             let imageSource = try SourceParser.parse(source) { reference in
                 let client = try self.sourceClient(for: reference.registry, like: destinationClient)
                 sourceClient = client
-                return RegistryAccess(client: client, cache: try registry.cache()) { event in
-                    status.show("download \(event.digest.short): \(event.completedBytes / 1_048_576)/\(event.totalBytes / 1_048_576) MiB")
-                }
+                return RegistryAccess(client: client, cache: try registry.cache(), progress: progress.renderer.layerDownload)
             }
             let converter = Converter(source: imageSource, sourceText: source, sourceClient: sourceClient,
                                       destination: destinationClient, options: options)
+            let (source, renderer) = (self.source, progress.renderer)
             if let platforms {
-                try convert(platforms, with: converter, to: target, status: status)
+                try convert(platforms, with: converter, to: target, renderer: renderer)
                 return
             }
-            let result = try converter.convert(to: target, annotations: try tagging.annotationMap(), output: output, force: force) { event in
-                switch event {
-                case let .sourceDigest(digest): status.show("\(source): \(digest.short)")
-                case let .build(.resolved(image)): status.show("\(image.sourceText): \(image.layers.count) layers, \(image.platform)")
-                case let .build(.stage(name)): status.show("\(name)…")
-                case let .push(.uploading(digest, size)): status.show("upload \(digest.short): \(ByteCount.text(size))…")
-                case .upToDate, .push: break
-                }
+            let result = try converter.convert(to: target, annotations: try tagging.annotationMap(), output: output, force: force) {
+                renderer.convert($0, source: source)
             }
-            status.clear()
+            progress.finish()
             if result.skipped, !outputs.json {
                 printOut("\(target.repository.name):\(target.tags[0]) is up to date (built from the same source digest with the same options): nothing built or uploaded\n")
             }
@@ -89,17 +84,14 @@ struct Convert: ParsableCommand {
         return choice
     }
 
-    func convert(_ platforms: PlatformChoice, with converter: Converter, to target: PushTarget, status: StatusLine) throws {
+    func convert(_ platforms: PlatformChoice, with converter: Converter, to target: PushTarget, renderer: ProgressRenderer) throws {
+        let source = self.source
+        // Platforms are built one after the other, so each one's stages follow the last one's.
         let result = try converter.convert(platforms: platforms, to: target, annotations: try tagging.annotationMap(),
                                            platformTags: platformTags, force: force) { platform, event in
-            let prefix = platform.map { "\($0): " } ?? ""
-            switch event {
-            case let .build(.stage(name)): status.show("\(prefix)\(name)…")
-            case let .push(.uploading(digest, size)): status.show("\(prefix)upload \(digest.short): \(ByteCount.text(size))…")
-            default: break
-            }
+            renderer.convert(event, source: platform.map { "\(source) (\($0))" } ?? source)
         }
-        status.clear()
+        renderer.finish()
         if let digestFile = outputs.digestFile { try PublishReport.writeDigest(result, to: digestFile) }
         try PublishReport.writeGitHub(result)
         if outputs.json {

@@ -17,19 +17,19 @@ struct Pull: ParsableCommand {
     @Option(help: "Platform to pick when the reference is an index (default: this machine's).") var platform: String?
     @Flag(help: "Replace OUT.sif if it exists.") var force = false
     @Flag(help: "Print a JSON summary.") var json = false
+    @OptionGroup var progress: ProgressFlags
     @OptionGroup var registry: RegistryFlags
 
     func run() throws {
         do {
             try AtomicOutput.checkDestination(output, replace: force)
             let parsed = try ImageReference.parse(reference)
-            let status = StatusLine()
+            let progress = ProgressDisplay(self.progress)
+            defer { progress.finish() }
             let result = try Puller(client: try registry.client(for: parsed.registry)).pull(
-                reference, output: output, replace: force, platform: try platform.map { try Platform(parsing: $0) } ?? .host
-            ) { event in
-                status.show("download \(event.digest.short): \(event.completedBytes / 1_048_576)/\(event.totalBytes / 1_048_576) MiB")
-            }
-            status.clear()
+                reference, output: output, replace: force, platform: try platform.map { try Platform(parsing: $0) } ?? .host,
+                progress: progress.renderer.download)
+            progress.finish()
             if json {
                 printOut(JSONValue.object([
                     ("output", .string(result.output)), ("size", .int(result.size)), ("sha256", .string(result.layerDigest.hex)),

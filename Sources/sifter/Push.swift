@@ -18,17 +18,18 @@ struct Push: ParsableCommand {
     @Argument(help: "oras://REGISTRY/REPOSITORY[:TAG] (default tag: latest).") var destination: String
     @OptionGroup var tagging: TagFlags
     @OptionGroup var output: PublishOutputFlags
+    @OptionGroup var progress: ProgressFlags
     @OptionGroup var registry: RegistryFlags
 
     func run() throws {
         do {
             let target = try PushTarget(parsing: destination, tags: tagging.tag, semver: tagging.semver)
             let client = try tagging.client(try registry.client(for: target.repository.registry))
-            let status = StatusLine()
-            let result = try Pusher(client: client, digests: registry.digests()).push(file: file, to: target, annotations: try tagging.annotationMap()) { event in
-                if case let .uploading(digest, size) = event { status.show("upload \(digest.short): \(ByteCount.text(size))…") }
-            }
-            status.clear()
+            let progress = ProgressDisplay(self.progress)
+            defer { progress.finish() }
+            let result = try Pusher(client: client, digests: registry.digests()).push(
+                file: file, to: target, annotations: try tagging.annotationMap(), events: progress.renderer.push)
+            progress.finish()
             try output.report(result, verb: "pushed")
         }
     }

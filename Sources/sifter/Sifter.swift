@@ -12,12 +12,10 @@ import Squashfs
 
 @main
 struct Sifter: ParsableCommand {
-    static let version = "0.1.0"
-
     static let configuration = CommandConfiguration(
         commandName: "sifter",
         abstract: "Turn OCI container images into Apptainer SIF files, inspect and edit SIF files.",
-        version: version,
+        version: SifterVersion.current,
         subcommands: [Build.self, Def.self, Inspect.self, Export.self, Verify.self, Sign.self, SBOMCommand.self, Cache.self, SIFCommand.self, Push.self, Pull.self, Convert.self, Sync.self, Prune.self]
     )
 
@@ -78,7 +76,12 @@ func printOut(_ text: String) {
 /// A one-line message on standard error, `sifter: ` first; line breaks in it are escaped, so
 /// no text can start a line of its own.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("sifter: \(TerminalText.line(message))\n".utf8))
+    let line = "sifter: \(TerminalText.line(message))\n"
+    if let progress = activeProgress.withLock({ $0 }) {
+        progress.printAbove(line)
+    } else {
+        FileHandle.standardError.write(Data(line.utf8))
+    }
 }
 
 /// A document on standard output (a definition file): exact bytes into a file or pipe, escaped

@@ -15,7 +15,8 @@ public struct BuildMetadata: Sendable {
     /// Unix seconds recorded everywhere a time is needed.
     public let time: Int64
 
-    public static let sifterVersion = "0.1.0"
+    /// The version recorded in labels and provenance (`SifterVersion`, the one place it is written).
+    public static let sifterVersion = SifterVersion.current
 
     public init(image: ResolvedImage, time: Int64) throws {
         self.time = time

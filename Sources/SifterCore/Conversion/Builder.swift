@@ -1,6 +1,7 @@
 import Distribution
 import Foundation
 import Hashing
+import Rootfs
 import OCISpec
 import OpenPGP
 import SBOM
@@ -60,10 +61,25 @@ public struct BuildResult: Sendable {
     public var sbom: (format: SBOMDocumentFormat, packages: Int)?
 }
 
-/// Progress events for a display; the builder never prints.
+/// Progress events for a display; the builder never prints. Layer downloads report through
+/// the source's own progress closure (`RegistryAccess.progress`).
 public enum BuildEvent: Sendable {
     case resolved(ResolvedImage)
-    case stage(String)
+    /// A step began; the step before it, if any, ended.
+    case stage(BuildStage)
+    /// Compressed layer bytes read so far by the index or the stream pass, out of its total;
+    /// from the reading threads.
+    case flatten(FlattenProgress)
+}
+
+/// The steps of a build after the image is resolved.
+public enum BuildStage: String, Sendable {
+    /// Every layer read (while it downloads) into the index of the final tree.
+    case index
+    /// mksquashfs started; the surviving members streamed into it, until it exits.
+    case stream
+    /// The SIF written around the partition: header, provenance, integrity record.
+    case sif
 }
 
 /// `sifter build`: resolve → flatten layers into mksquashfs writing the partition in place →
@@ -73,7 +89,8 @@ public struct Builder: Sendable {
 
     public init(options: BuildOptions) { self.options = options }
 
-    public func build(source: any ImageSource, output: String, events: @Sendable (BuildEvent) -> Void = { _ in }) throws -> BuildResult {
+    public func build(source: any ImageSource, output: String,
+                      events: @escaping @Sendable (BuildEvent) -> Void = { _ in }) throws -> BuildResult {
         let clock = StageClock()
         let image = options.readWhileDownloading ? try source.resolveWhileDownloading(platform: options.platform)
             : try source.resolve(platform: options.platform)
@@ -97,7 +114,7 @@ public struct Builder: Sendable {
     }
 
     private func build(image: ResolvedImage, output: String, clock: StageClock,
-                       events: @Sendable (BuildEvent) -> Void) throws -> BuildResult {
+                       events: @escaping @Sendable (BuildEvent) -> Void) throws -> BuildResult {
         let time = options.sourceDateEpoch ?? image.config.created.flatMap(RFC3339.parse) ?? 0
         let metadata = try BuildMetadata(image: image, time: time)
         let version = try MksquashfsProcess.version(executable: options.squashfs.executable)
@@ -114,13 +131,11 @@ public struct Builder: Sendable {
                 options: createOptions, objects: leading + [try ObjectInput(.partition, source: .inPlace(size: 0))]
             ).last ?? 0
             clock.lap("prepare")
-            events(.stage("squash"))
             let sink = MksquashfsSink(output: temporary, offset: offset, options: options.squashfs, version: version)
             let sbom = options.sbomFormat.map { SBOMStage(format: $0, source: image.sourceText) }
             let outcome = try FlattenStage.stream(image: image, metadata: metadata, into: sink, workers: options.indexWorkers,
-                                                  observer: sbom?.observer) {
-                clock.lap($0)
-            }
+                                                  observer: sbom?.observer, events: events) { clock.lap($0) }
+            events(.stage(.sif))
             if let downloads = image.downloads {
                 try downloads.wait()
                 clock.record("download", seconds: downloads.seconds)

@@ -17,14 +17,20 @@ enum FlattenStage {
     }
 
     /// `lap` marks the end of each step for the timings: "index", then "stream". `observer` is
-    /// offered every regular file of the final tree as it streams (the SBOM's databases).
+    /// offered every regular file of the final tree as it streams (the SBOM's databases);
+    /// `events` is told when each pass begins and how far it has read.
     static func stream(image: ResolvedImage, metadata: BuildMetadata, into sink: any TarSink, workers: Int,
-                       observer: (any ContentObserver)? = nil, lap: (String) -> Void = { _ in }) throws -> Outcome {
+                       observer: (any ContentObserver)? = nil, events: (@Sendable (BuildEvent) -> Void)? = nil,
+                       lap: (String) -> Void = { _ in }) throws -> Outcome {
+        var progress: (@Sendable (FlattenProgress) -> Void)?
+        if let events { progress = { events(.flatten($0)) } }
         let flattener = makeFlattener(image: image, metadata: metadata, workers: workers,
-                                      gnuLongLinkTargets: !sink.readsPaxLinkTargetsExactly)
+                                      gnuLongLinkTargets: !sink.readsPaxLinkTargetsExactly, progress: progress)
+        events?(.stage(.index))
         let indexed = try flattener.index()
         lap("index")
         let fd = try sink.start(root: indexed.root, latestTime: indexed.latestTime)
+        events?(.stage(.stream))
         let summary: FlattenSummary
         do {
             summary = try flattener.write(indexed, toFileDescriptor: fd, observer: observer)
@@ -39,8 +45,8 @@ enum FlattenStage {
     }
 
     /// The flattener for an image with Apptainer's runtime files added on top.
-    static func makeFlattener(image: ResolvedImage, metadata: BuildMetadata, workers: Int,
-                              gnuLongLinkTargets: Bool = false) -> LayerFlattener {
+    static func makeFlattener(image: ResolvedImage, metadata: BuildMetadata, workers: Int, gnuLongLinkTargets: Bool = false,
+                              progress: (@Sendable (FlattenProgress) -> Void)? = nil) -> LayerFlattener {
         let layers = image.layers.map { layer in
             LayerInput(digest: layer.descriptor.digest, size: layer.descriptor.size, diffID: layer.diffID,
                        mediaType: layer.descriptor.mediaType, blob: layer.blob)
@@ -64,6 +70,7 @@ enum FlattenStage {
                                      probePath: "bin/sh")
         options.gnuLongLinkTargets = gnuLongLinkTargets
         options.executableProbe = PartitionArch.endsWalk
+        options.progress = progress
         return LayerFlattener(layers: layers, options: options, workers: workers)
     }
 }

@@ -51,7 +51,7 @@ extension Converter {
     /// `platformTags` also tags each platform's manifest `TAG-<arch>`.
     public func convert(
         platforms choice: PlatformChoice, to target: PushTarget, annotations: [String: String] = [:], platformTags: Bool = false,
-        force: Bool, events: @Sendable (Platform?, Event) -> Void = { _, _ in }
+        force: Bool, events: @escaping @Sendable (Platform?, Event) -> Void = { _, _ in }
     ) throws -> PlatformsPushResult {
         let started = DispatchTime.now()
         let sources = try resolveSourcePlatforms(choice)
@@ -113,7 +113,7 @@ extension Converter {
     /// its manifest's bytes and created time, and whether anything was sent.
     private func convertOne(
         _ source: SourcePlatform, options: BuildOptions, existing: [Descriptor], target: PushTarget, annotations: [String: String],
-        scratch: String, events: @Sendable (Event) -> Void
+        scratch: String, events: @escaping @Sendable (Event) -> Void
     ) throws -> (PlatformsPushResult.Entry, [UInt8], String?, Bool) {
         let repository = target.repository
         if let found = try reusable(source, fingerprint: options.fingerprint, among: existing, in: target) {

@@ -33,7 +33,7 @@ public struct Converter: Sendable {
     /// directory removed afterwards. `force` rebuilds even when DEST is up to date.
     public func convert(
         to target: PushTarget, annotations: [String: String] = [:], output: String?, force: Bool,
-        events: @Sendable (Event) -> Void = { _ in }
+        events: @escaping @Sendable (Event) -> Void = { _ in }
     ) throws -> PushResult {
         let started = DispatchTime.now()
         let sourceDigest = try resolveSourceDigest()
