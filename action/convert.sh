@@ -14,7 +14,15 @@ output=${GITHUB_OUTPUT:?GITHUB_OUTPUT is not set}
 scratch=${RUNNER_TEMP:?RUNNER_TEMP is not set}/sifter-action
 
 args=()
-[ -z "${SIFTER_PLATFORM:-}" ] || args+=(--platform "$SIFTER_PLATFORM")
+# One platform keeps its SIF for later steps; several (a list, or "all") push one index of SIFs
+# and keep none.
+keep=yes
+case ${SIFTER_PLATFORM:-} in
+  "") ;;
+  all) args+=(--all-platforms); keep=no ;;
+  *,*) args+=(--platform "$SIFTER_PLATFORM"); keep=no ;;
+  *) args+=(--platform "$SIFTER_PLATFORM") ;;
+esac
 [ -z "${SIFTER_COMPRESSION:-}" ] || args+=(--compression "$SIFTER_COMPRESSION")
 [ -z "${SIFTER_SEMVER:-}" ] || args+=(--semver "$SIFTER_SEMVER")
 while read -r tag; do
@@ -38,7 +46,8 @@ mkdir -p "$scratch"
 sif=$scratch/$name.sif
 rm -f "$sif"
 
-sifter convert "${args[@]}" --output "$sif" "$source" "$destination"
+[ "$keep" = no ] || args+=(--output "$sif")
+sifter convert "${args[@]}" "$source" "$destination"
 if [ -f "$sif" ]; then
   echo "sif-path=$sif" >>"$output"
 else

@@ -42,7 +42,7 @@ command -v swift >/dev/null || {
   exit 1
 }
 missing=()
-for package in pkg-config libarchive-dev libcurl4-openssl-dev libssl-dev libisal-dev squashfs-tools; do
+for package in pkg-config libarchive-dev libcurl4-openssl-dev libssl-dev libisal-dev libsqlite3-dev squashfs-tools; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then

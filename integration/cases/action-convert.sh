@@ -106,6 +106,24 @@ no_secret second
 grep -q "up to date" second/summary.md || fail "the second summary does not say up to date: $(cat second/summary.md)"
 grep -qE "^(download|stream|upload):" second/log.txt && fail "the up-to-date run built or uploaded: $(cat second/log.txt)"
 
+# Several platforms: one index under the tag, each entry a SIF with its platform, no sif-path.
+python3 "$REGISTRY_SCRIPTS/make-image.py" multi --big-mib 1 --seed 7 >multi.image.json
+skopeo copy -q --all --preserve-digests --dest-tls-verify=false --dest-creds "$REGISTRY_USER:$REGISTRY_PASSWORD" \
+  oci:multi:latest "docker://$REGISTRY/org/multi:1"
+run_action platforms --input "source=docker://$REGISTRY/org/multi:1" --input "destination=oras://$REGISTRY/org/multi-sif:1" \
+  --input "platform=linux/amd64,linux/arm64" || fail "the two-platform run failed: $(tail -30 platforms/log.txt)"
+no_secret platforms
+[ -z "$(output platforms sif-path)" ] || fail "a two-platform run reports one SIF: $(output platforms sif-path)"
+skopeo inspect --raw --tls-verify=false --creds "$REGISTRY_USER:$REGISTRY_PASSWORD" "docker://$REGISTRY/org/multi-sif:1" >index.json
+python3 - "$(output platforms digest)" <<'PY' || fail "the two-platform tag: $(cat index.json)"
+import hashlib, json, sys
+raw = open("index.json", "rb").read()
+assert "sha256:" + hashlib.sha256(raw).hexdigest() == sys.argv[1], "digest output is not the index's"
+index = json.loads(raw)
+assert index["mediaType"] == "application/vnd.oci.image.index.v1+json", index["mediaType"]
+assert sorted(m["platform"]["architecture"] for m in index["manifests"]) == ["amd64", "arm64"], index
+PY
+
 # A wrong password fails the step with the registry's refusal, and prints no secret either.
 run_action wrong --input "password=not-$REGISTRY_PASSWORD" --input "tags=other" --input force=true &&
   fail "the action succeeded with a wrong password"
