@@ -5,7 +5,8 @@
 # root, debootstrap). See README, "Benchmarks".
 #   BENCH_IMAGES="full links" (default; also minbase): full is ~1.3 GiB unpacked in 4 layers,
 #   links the same plus a layer of hard links to files of the lower layers (6 layers).
-#   BENCH_REPS=3. The push measurements (e) run on the first image only.
+#   BENCH_REPS=3. The push measurements (e) and the build without SBOM (b″) run on the first
+#   image only.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -63,6 +64,13 @@ for rep in $(seq 1 "$reps"); do
   SIFTER_CACHE_DIR="$runs/cache" measure "$out/b-$rep.json" "$sifter" build --plain-http --json "docker://$ref" "$runs/tmp/out.sif" >"$out/b-report-$rep.json"
   stat -c %s "$runs/tmp/out.sif" >"$out/b-size-$rep"
   du -sb "$runs/cache" | cut -f1 >"$out/b-cache-$rep"
+  if [ "$kind" = "$first" ]; then
+    # (b″) the same cold build without the SBOM object: what collecting the SBOM costs.
+    rm -rf "$runs/tmp" "$runs/cache-n"; mkdir -p "$runs/tmp"
+    SIFTER_CACHE_DIR="$runs/cache-n" measure "$out/n-$rep.json" "$sifter" build --no-sbom --plain-http --json \
+      "docker://$ref" "$runs/tmp/out.sif" >/dev/null
+    rm -rf "$runs/cache-n"
+  fi
   if [ -n "${SIFTER_BENCH_COMPARE:-}" ]; then
     rm -rf "$runs/tmp" "$runs/cache-x"; mkdir -p "$runs/tmp"
     SIFTER_CACHE_DIR="$runs/cache-x" measure "$out/x-$rep.json" "${SIFTER_BENCH_COMPARE#*=}" build --plain-http --json \
