@@ -75,7 +75,8 @@ rsa_fpr=$(fpr rsa) ed_fpr=$(fpr ed25519) protected_fpr=$(fpr protected)
 
 # A SIF built by sifter.
 "$IMAGES/make-layered.sh" layout t1 >/dev/null
-"$SIFTER" build oci:layout:t1 built.sif >/dev/null
+# Without the SBOM object, so the object numbers below are those of the signing rules alone.
+"$SIFTER" build --no-sbom oci:layout:t1 built.sif >/dev/null
 
 # 1. sifter signs with a fresh RSA key; the reference verifier, gpg and sifter accept it.
 cp built.sif rsa.sif
@@ -91,6 +92,11 @@ run verify-rsa "$SIFTER" verify --offline --key rsa.pub rsa.sif
 expect verify-rsa 0
 grep -q "^verified: rsa.sif: integrity: 5 objects .*; signatures: signature object 7 by $rsa_fpr (RSA 3072-bit, sifter test rsa <rsa@sifter.test>) covers objects 1, 2, 3, 4, 5, 6 (group 1)" out/verify-rsa.out ||
   fail "verify output: $(cat out/verify-rsa.out)"
+# A build with its SBOM object (the default): the SBOM is signed with the rest of group 1.
+"$SIFTER" build oci:layout:t1 with-sbom.sif >/dev/null
+"$SIFTER" sign with-sbom.sif --key rsa.asc >/dev/null 2>&1 || fail "signing a SIF with an SBOM failed"
+"$SIFVERIFY" --key rsa.pub with-sbom.sif >ref-sbom.out || fail "the reference refuses a signed SIF with an SBOM: $(cat ref-sbom.out)"
+grep -q "signature 8: signer $rsa_fpr: objects \[1 2 3 4 5 6 7\]: ok" ref-sbom.out || fail "reference verifier, SBOM: $(cat ref-sbom.out)"
 # A keyring exported by gpg works as well; a key that did not sign is refused, naming the signer.
 gpg --export >keyring.gpg
 run verify-keyring "$SIFTER" verify --offline --keyring keyring.gpg rsa.sif
@@ -195,7 +201,7 @@ done
 echo "byte-equal: golden re-signs and RSA/Ed25519/reference-key signatures of a built SIF"
 
 # 6. build --sign-key signs before the rename; the record tolerates the signature.
-run build-signed "$SIFTER" build --sign-key rsa.asc oci:layout:t1 build-signed.sif
+run build-signed "$SIFTER" build --no-sbom --sign-key rsa.asc oci:layout:t1 build-signed.sif
 expect build-signed 0
 "$SIFVERIFY" --key rsa.pub build-signed.sif >/dev/null || fail "the reference refuses build --sign-key's signature"
 run verify-build-signed "$SIFTER" verify --offline --key rsa.pub build-signed.sif
@@ -208,7 +214,7 @@ expect build-badpass 64
 # convert --sign-key signs before the push: the pulled SIF verifies in the reference.
 start_registry none
 trap 'stop_agent; "$REGISTRY_SCRIPTS/stop.sh" "$CASE_WORK/reg" >/dev/null 2>&1 || true' EXIT
-run convert-signed "$SIFTER" convert --plain-http --sign-key ed25519.asc oci:layout:t1 "oras://$REGISTRY/test/signed:1"
+run convert-signed "$SIFTER" convert --no-sbom --plain-http --sign-key ed25519.asc oci:layout:t1 "oras://$REGISTRY/test/signed:1"
 expect convert-signed 0
 run pull-signed "$SIFTER" pull --plain-http "oras://$REGISTRY/test/signed:1" pulled-signed.sif
 expect pull-signed 0

@@ -46,7 +46,7 @@ python3 - <<'PY' || fail "JSON report"
 import json
 r = json.load(open("fresh-json.out"))
 assert r["verdict"] == "verified" and r["exitCode"] == 0, r
-assert r["integrity"]["status"] == "passed" and len(r["integrity"]["objects"]) == 5, r["integrity"]
+assert r["integrity"]["status"] == "passed" and len(r["integrity"]["objects"]) == 6, r["integrity"]
 assert r["source"]["status"] == "passed" and r["source"]["moved"] is False, r["source"]
 assert r["source"]["currentManifestDigest"] == r["source"]["recordedManifestDigest"]
 PY
