@@ -17,6 +17,7 @@ public final class MksquashfsProcess {
     private let stdinPipe = Pipe()
     private let stderrPipe = Pipe()
     private let stderrTail = StderrTail()
+    private let exited = ExitSignal()
     private var inputClosed = false
 
     /// Starts mksquashfs writing `output` with the partition at `offset` and `root` as the
@@ -57,6 +58,7 @@ public final class MksquashfsProcess {
         process.standardInput = stdinPipe
         process.standardOutput = FileHandle.nullDevice
         process.standardError = stderrPipe
+        process.terminationHandler = { [exited] _ in exited.signal() }
         do {
             try LauncherThread.shared.run { [process] in try process.run() }
         } catch {
@@ -78,7 +80,7 @@ public final class MksquashfsProcess {
     /// Closes stdin (end of the tar stream), waits, and reports a failure with mksquashfs's message.
     public func finish() throws(SquashfsError) {
         closeInput()
-        process.waitUntilExit()
+        exited.wait()
         stderrTail.wait()
         if let failure = exitFailure() { throw failure }
     }
@@ -94,7 +96,7 @@ public final class MksquashfsProcess {
             for _ in 0..<100 where process.isRunning { usleep(50_000) }
         }
         if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        exited.wait()
         stderrTail.wait()
         return consumerSuspected ? exitFailure() : nil
     }
@@ -217,6 +219,21 @@ final class StderrTail: Sendable {
     func wait() {
         done.wait()
         done.signal()
+    }
+}
+
+/// Set by the process's termination handler. Waiting on it blocks: Foundation's
+/// `waitUntilExit` polls a run loop, and on a thread whose run loop has no source (a worker
+/// thread of `sifter sync`) that poll never sleeps, a core spent for the whole compression.
+final class ExitSignal: Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+
+    func signal() { semaphore.signal() }
+
+    /// Returns once the process has exited; may be called more than once.
+    func wait() {
+        semaphore.wait()
+        semaphore.signal()
     }
 }
 

@@ -158,6 +158,8 @@ Measured by `integration/bench.sh` (BENCH_IMAGES="{' '.join(kinds)}", {reps} rep
 Each image is served by a real registry (CNCF distribution) on 127.0.0.1.
 Machine: {os.cpu_count()} cores ({cpu_model}), {mem_gb:.0f} GiB, {platform.system()} {platform.release()}.
 """)
+print("A fleet of images (sifter sync against loops of sifter build and of the reference pipeline) is measured by\n"
+      "`integration/bench/fleet.sh`, in [BENCHMARKS-fleet.md](BENCHMARKS-fleet.md).\n")
 for index, kind in enumerate(kinds):
     print(section(kind, with_push=index == 0))
 if design:
