@@ -10,6 +10,7 @@ import sys
 root = sys.argv[1] if len(sys.argv) > 1 else "."
 package = open(os.path.join(root, "Package.swift")).read()
 targets = {}
+targets_text = {}
 for match in re.finditer(r'\.(target|executableTarget|testTarget|systemLibrary)\(', package):
     # The call's text, up to its balanced closing parenthesis.
     depth, end = 0, match.end() - 1
@@ -23,12 +24,14 @@ for match in re.finditer(r'\.(target|executableTarget|testTarget|systemLibrary)\
     # Product dependencies of other packages (`.product(name: …)`) are not targets here.
     text = re.sub(r'\.product\([^)]*\)', "", deps.group(1)) if deps else ""
     targets[name] = (match.group(1), set(re.findall(r'"(\w+)"', text)))
+    targets_text[name] = body
 
 problems = []
 for name, (kind, declared) in sorted(targets.items()):
     if kind == "systemLibrary":
         continue
-    folder = os.path.join(root, "Tests" if kind == "testTarget" else "Sources", name)
+    path = re.search(r'path: "([^"]+)"', targets_text[name])
+    folder = os.path.join(root, path.group(1)) if path else os.path.join(root, "Tests" if kind == "testTarget" else "Sources", name)
     imported = set()
     for directory, _, files in os.walk(folder):
         for file in files:

@@ -22,7 +22,7 @@ final class FileAccess {
             let code = errno
             // A FIFO without reader refuses a non-blocking write-only open with ENXIO.
             var info = stat()
-            if code == ENXIO, stat(path, &info) == 0, let kind = Self.kind(info.st_mode) {
+            if code == ENXIO, stat(path, &info) == 0, let kind = FileKind.notRegular(info.st_mode) {
                 throw .notRegularFile(path: path, kind: kind)
             }
             throw .io(path: path, operation: "open", errno: code)
@@ -33,25 +33,12 @@ final class FileAccess {
             _ = Glibc.close(fd)
             throw .io(path: path, operation: "stat", errno: code)
         }
-        if let kind = Self.kind(info.st_mode) {
+        if let kind = FileKind.notRegular(info.st_mode) {
             _ = Glibc.close(fd)
             throw .notRegularFile(path: path, kind: kind)
         }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         self.fd = fd
-    }
-
-    /// What a file that is not regular is, for the message; nil for a regular file.
-    static func kind(_ mode: mode_t) -> String? {
-        switch mode & S_IFMT {
-        case S_IFREG: nil
-        case S_IFIFO: "a FIFO"
-        case S_IFDIR: "a directory"
-        case S_IFCHR: "a character device"
-        case S_IFBLK: "a block device"
-        case S_IFSOCK: "a socket"
-        default: "of an unknown type"
-        }
     }
 
     deinit {
@@ -120,5 +107,21 @@ final class FileAccess {
 
     func sync() throws(SIFError) {
         guard fsync(fd) == 0 else { throw .io(path: path, operation: "fsync", errno: errno) }
+    }
+}
+
+/// What a file that is not regular is ("a FIFO"), for messages that refuse it; nil for a
+/// regular file. Public for the other readers of local files (image layouts and archives).
+public enum FileKind {
+    public static func notRegular(_ mode: mode_t) -> String? {
+        switch mode & S_IFMT {
+        case S_IFREG: nil
+        case S_IFIFO: "a FIFO"
+        case S_IFDIR: "a directory"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFSOCK: "a socket"
+        default: "of an unknown type"
+        }
     }
 }

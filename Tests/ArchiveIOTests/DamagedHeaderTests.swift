@@ -1,5 +1,6 @@
 import ArchiveIO
 import Foundation
+import TarFixtures
 import Testing
 
 /// What one read of a layer gave: the members' names (as libarchive read them) and the

@@ -1,4 +1,5 @@
 @testable import ArchiveIO
+import TarFixtures
 import Testing
 
 /// The walk over one member's header blocks that finds pax names holding a NUL.

@@ -1,5 +1,6 @@
 import Foundation
 import Rootfs
+import TarFixtures
 import Testing
 
 /// Records what pass 2 offers: every regular file's names, and the bytes of the wanted ones.

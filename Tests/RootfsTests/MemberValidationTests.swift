@@ -1,6 +1,7 @@
 import ArchiveIO
 import Foundation
 import Rootfs
+import TarFixtures
 import Testing
 
 /// A layer of raw tar bytes (members no writer produces), uncompressed.

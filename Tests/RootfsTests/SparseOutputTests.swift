@@ -1,6 +1,7 @@
 import ArchiveIO
 import Foundation
 import Rootfs
+import TarFixtures
 import Testing
 
 /// A sparse file with holes and data at offsets that are not block-aligned, a hole at each end.

@@ -1,5 +1,6 @@
 import ArchiveIO
 import Foundation
+import SIF
 import Synchronization
 
 /// An image archive (`docker save`, `skopeo copy … oci-archive:`, compressed or not) read where
@@ -36,7 +37,7 @@ final class ImageArchive: Sendable {
         guard stat(path, &info) == 0 else {
             throw BuildError.invalidSource(sourceText, reason: "\(path) not found")
         }
-        if let kind = LocalFile.kind(of: info.st_mode) {
+        if let kind = FileKind.notRegular(info.st_mode) {
             throw BuildError.invalidSource(sourceText, reason: "\(path) is not a regular file (it is \(kind))")
         }
         var members: [String: Member] = [:]

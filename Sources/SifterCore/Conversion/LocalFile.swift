@@ -1,4 +1,5 @@
 import Foundation
+import SIF
 
 /// Files of local sources (OCI layouts, image archives) read without trusting them: the size is
 /// checked against what the descriptor says (or a cap) before anything is read, at most that
@@ -55,19 +56,6 @@ enum LocalFile {
         _ = try checkedSize(fd, limit: .max, expected: expected)
     }
 
-    /// What `path` is when it is not a regular file ("a FIFO"), or nil.
-    static func kind(of mode: mode_t) -> String? {
-        switch mode & S_IFMT {
-        case S_IFREG: nil
-        case S_IFIFO: "a FIFO"
-        case S_IFDIR: "a directory"
-        case S_IFCHR: "a character device"
-        case S_IFBLK: "a block device"
-        case S_IFSOCK: "a socket"
-        default: "of an unknown type"
-        }
-    }
-
     /// Opens without blocking (O_NONBLOCK) and refuses what is not a regular file.
     private static func openRegular(_ path: String) throws(Problem) -> Int32 {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
@@ -81,7 +69,7 @@ enum LocalFile {
             close(fd)
             throw .io(operation: "stat", errno: code)
         }
-        if let kind = kind(of: info.st_mode) {
+        if let kind = FileKind.notRegular(info.st_mode) {
             close(fd)
             throw .notRegular(kind: kind)
         }

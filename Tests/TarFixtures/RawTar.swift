@@ -1,10 +1,11 @@
 /// Tar bytes built by hand, for members no writer produces: damaged headers, pax records
-/// holding NUL bytes or bad lengths, sparse maps that are not block-aligned.
-enum RawTar {
-    static let end = [UInt8](repeating: 0, count: 1024)
+/// holding NUL bytes or bad lengths, sparse maps that are not block-aligned. Shared by the
+/// ArchiveIO and Rootfs tests.
+public enum RawTar {
+    public static let end = [UInt8](repeating: 0, count: 1024)
 
     /// One 512-byte ustar header with a correct checksum (unless `checksum` says otherwise).
-    static func header(_ name: String, type: Character = "0", size: Int = 0, mtime: Int = 1_700_000_000,
+    public static func header(_ name: String, type: Character = "0", size: Int = 0, mtime: Int = 1_700_000_000,
                        linkname: String = "", checksum: Int? = nil) -> [UInt8] {
         var block = [UInt8](repeating: 0, count: 512)
         func put(_ bytes: some Sequence<UInt8>, at offset: Int, max: Int) {
@@ -28,17 +29,17 @@ enum RawTar {
         return block
     }
 
-    static func padded(_ data: [UInt8]) -> [UInt8] {
+    public static func padded(_ data: [UInt8]) -> [UInt8] {
         data + [UInt8](repeating: 0, count: (512 - data.count % 512) % 512)
     }
 
     /// A member: its header and its data, padded.
-    static func member(_ name: String, type: Character = "0", data: [UInt8] = [], linkname: String = "") -> [UInt8] {
+    public static func member(_ name: String, type: Character = "0", data: [UInt8] = [], linkname: String = "") -> [UInt8] {
         header(name, type: type, size: data.count, linkname: linkname) + padded(data)
     }
 
     /// One pax record, `<length> <key>=<value>\n`, the length counting itself.
-    static func record(_ key: String, _ value: [UInt8]) -> [UInt8] {
+    public static func record(_ key: String, _ value: [UInt8]) -> [UInt8] {
         let rest = 1 + key.utf8.count + 1 + value.count + 1
         var length = rest + 1
         while String(length).count + rest > length { length += 1 }
@@ -46,14 +47,14 @@ enum RawTar {
     }
 
     /// A pax extended header ('x') holding `records`, for the member that follows.
-    static func pax(_ records: [(String, [UInt8])]) -> [UInt8] {
+    public static func pax(_ records: [(String, [UInt8])]) -> [UInt8] {
         let body = records.flatMap { record($0.0, $0.1) }
         return header("PaxHeaders/x", type: "x", size: body.count) + padded(body)
     }
 
     /// A GNU sparse 1.0 member (as GNU tar --format=posix writes it): the map, padded, then
     /// the data regions back to back. Offsets need not be block-aligned.
-    static func sparse(_ name: String, size: Int64, regions: [(offset: Int64, data: [UInt8])]) -> [UInt8] {
+    public static func sparse(_ name: String, size: Int64, regions: [(offset: Int64, data: [UInt8])]) -> [UInt8] {
         let map = "\(regions.count)\n" + regions.map { "\($0.offset)\n\($0.data.count)\n" }.joined()
         let body = padded(Array(map.utf8)) + regions.flatMap(\.data)
         return pax([("GNU.sparse.major", Array("1".utf8)), ("GNU.sparse.minor", Array("0".utf8)),
