@@ -69,6 +69,33 @@ import Testing
         }
     }
 
+    /// Waiting for mksquashfs blocks instead of polling: Foundation's `waitUntilExit`, called
+    /// from a thread whose run loop has no source (a test's, a `sifter sync` job's), spun a
+    /// core for as long as the compression ran. A stand-in that reads its input and then
+    /// works for 1.5 s must cost the waiting thread well under that in CPU time (its own CPU
+    /// time only, so tests running meanwhile do not count).
+    @Test func waitingForMksquashfsCostsNoCPU() throws {
+        let stub = scratch + "/slow-mksquashfs"
+        try "#!/bin/sh\ncat >/dev/null\nsleep 1.5\n".write(toFile: stub, atomically: false, encoding: .utf8)
+        chmod(stub, 0o755)
+        var options = MksquashfsOptions()
+        options.executable = stub
+        let squash = try MksquashfsProcess(output: scratch + "/slow.sqfs", offset: 0, options: options, root: SquashfsRoot(),
+                                           version: try #require(MksquashfsVersion("4.6")))
+        let before = Self.threadCPUSeconds()
+        try squash.finish()
+        let spent = Self.threadCPUSeconds() - before
+        #expect(spent < 0.5, "waiting 1.5 s for mksquashfs took \(spent) s of the waiting thread's CPU")
+    }
+
+    /// User and system CPU time of the calling thread so far.
+    static func threadCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(1, &usage)  // RUSAGE_THREAD, which Glibc's Swift overlay does not name
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
     @Test func argumentsAndValidation() throws {
         var options = MksquashfsOptions()
         options.compression = "zstd"
